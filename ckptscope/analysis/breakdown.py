@@ -1,0 +1,156 @@
+"""Counts and bytes: per dtype, per component, per layer, per file; total vs active for MoE.
+
+Works on any sequence of tensor records with ``name``, ``dtype``, ``shape`` and ``nbytes`` — the real headers
+or an inventory predicted from config.json — so both are summarised the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Iterable, Protocol
+
+from ..readers.config import ModelConfig
+from .classify import (BUFFER, COMPONENTS, EMBEDDING, EXPERTS, LM_HEAD, MTP, POSITION, QUANT, classify,
+                       packing_factor)
+
+
+class TensorLike(Protocol):
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+
+    @property
+    def nbytes(self) -> int: ...
+
+
+def _sorted_dict(d: dict, order=None) -> dict:
+    if order:
+        return {k: d[k] for k in order if k in d and d[k]}
+    return dict(sorted(d.items(), key=lambda kv: -kv[1]))
+
+
+def _layer_key(layer: str) -> tuple:
+    if "." in layer:
+        stack, n = layer.split(".", 1)
+        return (0 if stack == "encoder" else 1, int(n))
+    return (0, int(layer))
+
+
+def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None) -> dict:
+    """All the counts a Report needs. Parameters are logical (packed weights unpacked); elements are stored."""
+    p_dtype: dict[str, int] = defaultdict(int)
+    e_dtype: dict[str, int] = defaultdict(int)
+    b_dtype: dict[str, int] = defaultdict(int)
+    p_comp: dict[str, int] = defaultdict(int)
+    b_comp: dict[str, int] = defaultdict(int)
+    layers: dict[str, dict] = {}
+    count = 0
+    count_dtype: dict[str, int] = defaultdict(int)
+    mtp_params = 0
+    mtp_comp: dict[str, int] = defaultdict(int)
+    routed_by_layer: dict[str, int] = defaultdict(int)
+    experts_seen: dict[str, set] = defaultdict(set)
+    largest: list[tuple[int, str, str, tuple]] = []
+    packed = 0
+    mtp_start = config.num_hidden_layers if config and config.num_nextn_predict_layers else None
+    for t in tensors:
+        count += 1
+        numel = math.prod(t.shape)
+        nb = t.nbytes
+        pl = classify(t.name, config, mtp_start)
+        f = packing_factor(t.name, t.dtype, config)
+        params = numel * f
+        if f != 1:
+            packed += params
+        e_dtype[t.dtype] += numel
+        p_dtype[t.dtype] += params
+        b_dtype[t.dtype] += nb
+        count_dtype[t.dtype] += 1
+        comp = pl.component
+        p_comp[comp] += params
+        b_comp[comp] += nb
+        if pl.is_mtp:
+            if comp != QUANT:
+                mtp_params += params
+                mtp_comp[_mtp_sub(t.name)] += params
+        if comp == EXPERTS and not pl.is_mtp:
+            routed_by_layer[pl.layer or "?"] += params
+            if pl.expert is not None:
+                experts_seen[pl.layer or "?"].add(pl.expert)
+        if pl.layer is not None:
+            L = layers.setdefault(pl.layer, {"layer": pl.layer, "parameters": 0, "bytes": 0, "tensors": 0,
+                                             "components": defaultdict(int), "mtp": pl.is_mtp})
+            L["parameters"] += params
+            L["bytes"] += nb
+            L["tensors"] += 1
+            L["components"][comp] += params
+        if len(largest) < 10 or nb > largest[0][0]:
+            largest.append((nb, t.name, t.dtype, tuple(t.shape)))
+            largest.sort()
+            if len(largest) > 10:
+                largest.pop(0)
+
+    total = sum(p_dtype.values())
+    quant = p_comp.get(QUANT, 0)
+    buffers = p_comp.get(BUFFER, 0)
+    weights = total - quant - buffers
+    by_layer = []
+    for key in sorted(layers, key=_layer_key):
+        L = layers[key]
+        L["components"] = _sorted_dict(dict(L["components"]), COMPONENTS)
+        by_layer.append(L)
+    dense_layers = sum(1 for L in by_layer if not L["mtp"] and EXPERTS not in L["components"])
+    moe_layers = sum(1 for L in by_layer if not L["mtp"] and EXPERTS in L["components"])
+    params = {
+        "total": total,
+        "weights": weights,
+        "by_dtype": _sorted_dict(dict(p_dtype)),
+        "by_component": _sorted_dict(dict(p_comp), COMPONENTS),
+        "stored_elements": {"total": sum(e_dtype.values()), "by_dtype": _sorted_dict(dict(e_dtype))},
+        "quant_side_elements": quant,
+        "buffer_elements": buffers,
+        "packed_logical": packed,
+        "main": weights - mtp_params,
+        "mtp": mtp_params,
+        "embedding": p_comp.get(EMBEDDING, 0) + p_comp.get(POSITION, 0),
+        "lm_head": p_comp.get(LM_HEAD, 0),
+        "layers": {"dense": dense_layers, "moe": moe_layers, "mtp": sum(1 for L in by_layer if L["mtp"])},
+    }
+    routed = sum(routed_by_layer.values())
+    if routed and config and config.num_experts and config.num_experts_per_tok:
+        E, k = config.num_experts, config.num_experts_per_tok
+        active = weights - mtp_params - routed + routed * k // E
+        emb = params["embedding"]
+        params["active"] = {
+            "total": active,
+            "non_embedding": active - emb - params["lm_head"],
+            "routed_experts_total": routed,
+            "routed_experts_active": routed * k // E,
+            "experts": E,
+            "experts_per_token": k,
+            "note": ("active = all non-expert weights (embedding and LM head included) + top-k of the routed "
+                     "experts in each MoE layer; MTP layers excluded"),
+        }
+    tensors_out = {
+        "count": count,
+        "by_dtype": _sorted_dict(dict(count_dtype)),
+        "largest": [{"name": n, "dtype": d, "shape": list(s), "bytes": b} for b, n, d, s in reversed(largest)],
+    }
+    if mtp_params:
+        params["mtp_by_component"] = _sorted_dict(dict(mtp_comp))
+    return {
+        "parameters": params,
+        "bytes": {"total": sum(b_dtype.values()), "by_dtype": _sorted_dict(dict(b_dtype)),
+                  "by_component": _sorted_dict(dict(b_comp), COMPONENTS)},
+        "tensors": tensors_out,
+        "by_layer": by_layer,
+    }
+
+
+def _mtp_sub(name: str) -> str:
+    """Component inside an MTP layer (its own embedding copy, attention, experts, head...)."""
+    from .classify import component_of
+
+    c = component_of(name)
+    return c if c != MTP else "other"

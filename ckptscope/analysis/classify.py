@@ -1,0 +1,140 @@
+"""Which component each tensor belongs to, its layer and expert index. Names only (and the config's layer count).
+
+The patterns are tables, checked in order; the first match wins. They cover the naming schemes of transformers'
+decoder, encoder and encoder-decoder families, fused and per-expert MoE layouts, and quantization side-tensors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..readers.config import ModelConfig
+
+EMBEDDING = "embedding"
+POSITION = "position_embedding"
+ATTENTION = "attention"
+MLP = "mlp"
+EXPERTS = "moe_experts"
+SHARED = "shared_experts"
+ROUTER = "router"
+NORM = "norm"
+LM_HEAD = "lm_head"
+MTP = "mtp"
+VISION = "vision_tower"
+AUDIO = "audio_tower"
+QUANT = "quant_scales"
+BUFFER = "buffer"
+OTHER = "other"
+
+COMPONENTS = (EMBEDDING, POSITION, ATTENTION, MLP, EXPERTS, SHARED, ROUTER, NORM, LM_HEAD, MTP,
+              VISION, AUDIO, QUANT, BUFFER, OTHER)
+
+COMPONENT_LABELS = {
+    EMBEDDING: "embedding", POSITION: "position embedding", ATTENTION: "attention", MLP: "dense MLP",
+    EXPERTS: "MoE routed experts", SHARED: "MoE shared experts", ROUTER: "MoE router", NORM: "norms",
+    LM_HEAD: "LM head", MTP: "multi-token prediction", VISION: "vision tower", AUDIO: "audio tower",
+    QUANT: "quantization scales/zeros", BUFFER: "buffers (non-trainable)", OTHER: "other",
+}
+
+# Quantization side-tensors: never weights.
+QUANT_SUFFIX = re.compile(
+    r"(\.weight_scale_inv|\.weight_scale|\.input_scale|\.output_scale|\.k_scale|\.v_scale|\.scales|\.qzeros"
+    r"|\.g_idx|\.absmax|\.quant_map|\.nested_absmax|\.nested_quant_map|\.quant_state\.[\w.]+|_scales"
+    r"|\.weight_zero_point|\.weight_global_scale|\.input_global_scale|\.zeros|\.SCB|\.weight_format"
+    r"|\.scale_inv|\.zero_point|\.weight_shape)$")
+BUFFER_PAT = re.compile(r"(position_ids|\.attn\.bias|\.attn\.masked_bias|attention\.bias|attention\.masked_bias"
+                        r"|rotary_emb\.inv_freq|\.inv_freq)$")
+VISION_PAT = re.compile(r"(^|\.)(vision_tower|vision_model|visual|vision_encoder|vision|image_encoder|vit"
+                        r"|multi_modal_projector|mm_projector|vision_projection|image_newline)(\.|$)")
+AUDIO_PAT = re.compile(r"(^|\.)(audio_tower|audio_model|audio_encoder|speech_encoder|audio_projection"
+                       r"|whisper_encoder)(\.|$)")
+LAYER_PAT = re.compile(r"(?:^|\.)(?:(encoder|decoder)\.)?(?:layers|layer|h|blocks|block|decoder_layers)\.(\d+)\.")
+EXPERT_PAT = re.compile(r"\.experts\.(\d+)\.")
+MTP_PAT = re.compile(r"(^|\.)(mtp|nextn|mtp_layers|next_n)(\.|_|\d)")
+
+# (regex, component) in order; applied after the checks above.
+RULES: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"(shared_experts?|shared_mlp)\.(?!gate\.weight)"), SHARED),
+    (re.compile(r"(\.shared_expert_gate\.|\.router\.|\.mlp\.gate\.|\.block_sparse_moe\.gate\.|\.moe\.gate\."
+                r"|e_score_correction_bias|\.gate\.e_score|\.router_logits|\.mlp\.router$|\.expert_bias)"), ROUTER),
+    (re.compile(r"(\.experts\.|\.block_sparse_moe\.experts|\.moe\.experts|\.block_sparse_moe\.(input|output)_linear)"), EXPERTS),
+    (re.compile(r"(norm|layernorm|layer_norm|ln_\w+|ln\d*|LayerNorm|_ln|\.ln)(\.|_|$)|(^|\.)(ln_f|norm)\."), NORM),
+    (re.compile(r"^(?:model\.|transformer\.|bert\.|roberta\.)?(lm_head|embed_out|output|cls|score|classifier|qa_outputs|pooler)\."
+                r"|\.shared_head\.head\."), LM_HEAD),
+    (re.compile(r"(^|\.)(embed_tokens|wte|word_embeddings|tok_embeddings|token_embd|embed_in|shared|embedding"
+                r"|token_type_embeddings|embeddings\.tok|wordembeddings)(\.|$)"), EMBEDDING),
+    (re.compile(r"(^|\.)(wpe|position_embeddings|embed_positions|relative_attention_bias|pos_embed)(\.|$)"), POSITION),
+    (re.compile(r"(self_attn|\.attn\.|attention|SelfAttention|EncDecAttention|cross_attn|encoder_attn|\.attn$"
+                r"|\.q_proj|\.k_proj|\.v_proj|\.o_proj|\.qkv_proj|\.sinks$|\.c_attn|\.wq\.|\.wk\.|\.wv\.|\.wo\.)"),
+     ATTENTION),
+    (re.compile(r"(\.mlp\.|feed_forward|\.ffn\.|DenseReluDense|\.intermediate\.|\.output\.dense|\.fc\d|\.c_fc"
+                r"|\.c_proj|gate_proj|up_proj|down_proj|\.w1\.|\.w2\.|\.w3\.|\.mlp$)"), MLP),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    component: str
+    layer: str | None = None  #: "12", or "encoder.3"/"decoder.3" for encoder-decoder stacks
+    layer_num: int | None = None
+    expert: int | None = None
+    is_mtp: bool = False
+
+
+def _mtp_start(config: ModelConfig | None) -> int | None:
+    if config is None or not config.num_nextn_predict_layers or config.num_hidden_layers is None:
+        return None
+    return config.num_hidden_layers
+
+
+def classify(name: str, config: ModelConfig | None = None, mtp_start: int | None = None) -> Placement:
+    m = LAYER_PAT.search(name)
+    layer = layer_num = None
+    if m:
+        layer_num = int(m.group(2))
+        layer = f"{m.group(1)}.{layer_num}" if m.group(1) else str(layer_num)
+    e = EXPERT_PAT.search(name)
+    expert = int(e.group(1)) if e else None
+    if mtp_start is None:
+        mtp_start = _mtp_start(config)
+    is_mtp = bool((mtp_start is not None and layer_num is not None and layer_num >= mtp_start and m and not m.group(1))
+                  or MTP_PAT.search(name))
+    comp = component_of(name)
+    if is_mtp and comp not in (QUANT,):
+        comp = MTP
+    return Placement(comp, layer, layer_num, expert, is_mtp)
+
+
+def component_of(name: str) -> str:
+    if QUANT_SUFFIX.search(name):
+        return QUANT
+    if BUFFER_PAT.search(name):
+        return BUFFER
+    if VISION_PAT.search(name):
+        return VISION
+    if AUDIO_PAT.search(name):
+        return AUDIO
+    for pat, comp in RULES:
+        if pat.search(name):
+            return comp
+    return OTHER
+
+
+def packing_factor(name: str, dtype: str, config: ModelConfig | None) -> int:
+    """Logical parameters per stored element for packed low-bit weights (1 for ordinary tensors)."""
+    qc = (config.quantization_config if config else None) or {}
+    method = str(qc.get("quant_method") or "").lower()
+    bits = qc.get("bits") or qc.get("w_bit") or 4
+    if name.endswith(".qweight") and dtype in ("I32", "U32"):
+        return 32 // int(bits)
+    if name.endswith(".qweight") and dtype in ("I8", "U8"):
+        return 8 // int(bits)
+    if name.endswith(".weight_packed") and dtype in ("I32", "U32"):
+        return 32 // int(qc.get("config_groups", {}).get("group_0", {}).get("weights", {}).get("num_bits", bits))
+    if name.endswith("_blocks") and dtype == "U8":  # MXFP4 (gpt-oss): two e2m1 values per byte
+        return 2
+    if method == "bitsandbytes" and dtype == "U8" and name.endswith(".weight") and (
+            qc.get("load_in_4bit") or qc.get("_load_in_4bit")):
+        return 2
+    return 1

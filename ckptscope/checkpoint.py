@@ -1,0 +1,136 @@
+"""The Checkpoint: config + tensors + tokenizer + file facts, the one object all analysis takes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from .errors import CkptError, HeaderError
+from .readers.config import ModelConfig, parse_config
+from .readers.index import IndexInfo, cross_check, parse_index
+from .readers.safetensors import HeaderInfo, Problem, TensorInfo
+from .readers.tokenizer import (TokenizerInfo, apply_tokenizer_config, from_tokenizer_json, from_vocab_json,
+                                from_vocab_txt)
+from .sources.base import Source
+
+WEIGHT_EXTS = (".safetensors",)
+LEGACY_EXTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".h5", ".msgpack", ".gguf", ".onnx", ".npz")
+
+
+@dataclass
+class Checkpoint:
+    source: Source
+    files: dict[str, int | None]
+    config: ModelConfig | None = None
+    generation_config: dict | None = None
+    index: IndexInfo | None = None
+    headers: list[HeaderInfo] = field(default_factory=list)
+    tensors: list[TensorInfo] = field(default_factory=list)
+    tokenizer: TokenizerInfo | None = None
+    tokenizer_note: str | None = None
+    problems: list[Problem] = field(default_factory=list)  #: collected when loaded with strict=False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_weights(self) -> bool:
+        return bool(self.headers)
+
+    @property
+    def weight_files(self) -> list[str]:
+        return [h.file for h in self.headers]
+
+    def tensor_map(self) -> dict[str, TensorInfo]:
+        return {t.name: t for t in self.tensors}
+
+
+def _pick_index(files: dict[str, int | None]) -> str | None:
+    idx = [f for f in files if "/" not in f and f.endswith(".safetensors.index.json")]
+    if not idx:
+        return None
+    for pref in ("model.safetensors.index.json",):
+        if pref in idx:
+            return pref
+    return sorted(idx)[0]
+
+
+def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = True) -> Checkpoint:
+    """Read config, index, headers and tokenizer from ``source``. Never reads tensor data.
+
+    ``strict`` raises the first header/index problem (inspect); otherwise problems are collected (check).
+    """
+    files = source.list_files()
+    ck = Checkpoint(source=source, files=files)
+    single = source.weights_only_file()
+
+    if "config.json" in files:
+        ck.config = parse_config(source.read_file("config.json"), _disp(source, "config.json"))
+    if "generation_config.json" in files:
+        try:
+            ck.generation_config = json.loads(source.read_file("generation_config.json"))
+        except ValueError:
+            if strict:
+                raise CkptError("is not valid JSON", _disp(source, "generation_config.json")) from None
+            ck.problems.append(Problem("MD001", "generation_config.json", "is not valid JSON"))
+
+    if single:
+        shards = [single]
+        if ck.config is not None:
+            ck.notes.append(f"config.json read from the folder beside {single}")
+    else:
+        idx_name = _pick_index(files)
+        if idx_name:
+            ck.index = parse_index(source.read_file(idx_name), idx_name)
+            shards = ck.index.shards
+            absent = [s for s in shards if s not in files]
+            if absent:
+                msg = f"names shard {absent[0]} which is not in the checkpoint" + (
+                    f" ({len(absent) - 1} more missing)" if len(absent) > 1 else "")
+                if strict:
+                    raise HeaderError(msg, idx_name)
+                ck.problems.append(Problem("IX005", idx_name, msg))
+                shards = [s for s in shards if s in files]
+        else:
+            shards = sorted(f for f in files if "/" not in f and f.endswith(WEIGHT_EXTS))
+    if shards:
+        ck.headers = source.read_headers(shards, strict=strict)
+        for h in ck.headers:
+            ck.tensors.extend(h.tensors)
+            ck.problems.extend(h.problems)
+        if ck.index is not None:
+            ck.problems.extend(cross_check(ck.index, ck.headers, strict=strict))
+        elif len(ck.headers) > 1:
+            seen: dict[str, str] = {}
+            for h in ck.headers:
+                for t in h.tensors:
+                    if t.name in seen:
+                        msg = f"tensor {t.name!r} is also in {seen[t.name]} (duplicate across files)"
+                        if strict:
+                            raise HeaderError(msg, h.file)
+                        ck.problems.append(Problem("IX002", h.file, msg, t.name))
+                    seen.setdefault(t.name, h.file)
+    if tokenizer:
+        _load_tokenizer(ck, source, files)
+    return ck
+
+
+def _disp(source: Source, rel: str) -> str:
+    return rel if source.kind != "local" else f"{source.root}/{rel}"  # type: ignore[attr-defined]
+
+
+def _load_tokenizer(ck: Checkpoint, source: Source, files) -> None:
+    info = None
+    try:
+        if "tokenizer.json" in files:
+            info = from_tokenizer_json(source.read_file("tokenizer.json"), "tokenizer.json")
+        elif "vocab.json" in files:
+            merges = source.read_file("merges.txt") if "merges.txt" in files else None
+            info = from_vocab_json(source.read_file("vocab.json"), merges, "vocab.json")
+        elif "vocab.txt" in files:
+            info = from_vocab_txt(source.read_file("vocab.txt"), "vocab.txt")
+        if info is not None and "tokenizer_config.json" in files:
+            apply_tokenizer_config(info, source.read_file("tokenizer_config.json"))
+    except CkptError as e:
+        ck.tokenizer_note = f"tokenizer not read: {e}"
+        ck.problems.append(Problem("TK000", e.file or "tokenizer", e.message))
+        info = None
+    ck.tokenizer = info

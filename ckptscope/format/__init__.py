@@ -1,0 +1,1 @@
+"""Formatters: Report -> text. They only format; every number comes from the Report."""

@@ -1,0 +1,149 @@
+"""Human output for `inspect`: a short summary, then breakdown tables (rich)."""
+
+from __future__ import annotations
+
+import io
+
+from ..analysis.classify import COMPONENT_LABELS
+from ..report import Report
+from ..units import human_bytes, human_count
+
+BY_CHOICES = ("component", "dtype", "layer", "file")
+
+
+def _pct(n: int, total: int) -> str:
+    return f"{100 * n / total:.1f}%" if total else "-"
+
+
+def summary_lines(r: Report) -> list[str]:
+    p, b, m = r.parameters, r.bytes, r.model
+    out = []
+    src = r.source
+    rev = f" @ {src['revision'][:12]}" if src.get("revision") else ""
+    out.append(f"[bold]{src.get('name')}[/bold]{rev}  ({src.get('kind')})")
+    if m.get("architecture"):
+        arch = f"{m['architecture']} ({m.get('model_type')})"
+        layers = p.get("layers", {})
+        lay = f"{m.get('num_hidden_layers')} layers"
+        if layers.get("moe"):
+            lay += f" ({layers.get('dense', 0)} dense + {layers['moe']} MoE)"
+        if layers.get("mtp"):
+            lay += f" + {layers['mtp']} MTP"
+        extra = [lay, f"hidden {m.get('hidden_size')}", f"vocab {m.get('vocab_size')}"]
+        if m.get("num_experts"):
+            extra.append(f"{m['num_experts']} experts, top-{m.get('num_experts_per_tok')}")
+        out.append(f"Model       {arch} · " + " · ".join(extra))
+    else:
+        out.append("Model       (no config.json)")
+    if r.basis == "config":
+        out.append("[yellow]Basis       predicted from config.json alone (no safetensors headers)[/yellow]")
+    w = p.get("weights", 0)
+    line = f"Parameters  {human_count(w)} ({w:,})"
+    if p.get("mtp"):
+        line += f" = {human_count(p['main'])} main + {human_count(p['mtp'])} MTP"
+    out.append(line)
+    act = p.get("active")
+    if act:
+        out.append(f"Active      {human_count(act['total'])} per token ({act['total']:,}; top-{act['experts_per_token']}"
+                   f" of {act['experts']} experts; {human_count(act['non_embedding'])} without embedding and head)")
+    if p.get("quant_side_elements"):
+        out.append(f"            + {p['quant_side_elements']:,} quantization scale/zero elements (not weights)")
+    if p.get("packed_logical"):
+        st = p["stored_elements"]["total"]
+        out.append(f"            packed low-bit weights: {p['packed_logical']:,} logical parameters; "
+                   f"{st:,} stored elements in all")
+    dt = ", ".join(f"{k} {human_count(v)}" for k, v in p.get("by_dtype", {}).items())
+    if dt:
+        out.append(f"By dtype    {dt}")
+    nfiles = len(r.source.get("weights") or [])
+    size = f"Size        {human_bytes(b.get('total', 0))} of tensor data"
+    if nfiles:
+        size += f" in {nfiles} file{'s' if nfiles != 1 else ''} ({b.get('files_total', 0):,} bytes with headers)"
+    out.append(size + f" · {r.tensors.get('count', 0):,} tensors")
+    return out
+
+
+def _table(title: str, cols: list[str], rows: list[list[str]]):
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for i, c in enumerate(cols):
+        t.add_column(c, justify="left" if i == 0 else "right")
+    for row in rows:
+        t.add_row(*row)
+    return t
+
+
+def breakdown_table(r: Report, by: str):
+    p, b = r.parameters, r.bytes
+    tot_p, tot_b = p.get("total", 0), b.get("total", 0)
+    if by == "component":
+        rows = []
+        for comp, n in p.get("by_component", {}).items():
+            nb = b.get("by_component", {}).get(comp, 0)
+            rows.append([COMPONENT_LABELS.get(comp, comp), f"{n:,}", _pct(n, tot_p), human_bytes(nb, both=False),
+                         _pct(nb, tot_b)])
+        return _table("By component", ["component", "parameters", "%", "bytes", "%"], rows)
+    if by == "dtype":
+        rows = []
+        for dt, n in p.get("by_dtype", {}).items():
+            nb = b.get("by_dtype", {}).get(dt, 0)
+            rows.append([dt, f"{n:,}", _pct(n, tot_p), f"{r.tensors['by_dtype'].get(dt, 0):,}",
+                         human_bytes(nb, both=False), _pct(nb, tot_b)])
+        return _table("By dtype", ["dtype", "parameters", "%", "tensors", "bytes", "%"], rows)
+    if by == "layer":
+        rows = []
+        for L in r.by_layer:
+            kind = "MTP" if L.get("mtp") else ("MoE" if "moe_experts" in L["components"] else "dense")
+            rows.append([L["layer"], kind, f"{L['tensors']:,}", f"{L['parameters']:,}", human_bytes(L["bytes"], both=False)])
+        return _table("By layer", ["layer", "kind", "tensors", "parameters", "bytes"], rows)
+    if by == "file":
+        rows = []
+        for f in r.files:
+            if f.get("kind") == "safetensors":
+                rows.append([f["name"], f"{f['tensors']:,}", f"{f['size']:,}" if f["size"] is not None else "?",
+                             f"{f['header_bytes']:,}"])
+        return _table("By file", ["file", "tensors", "bytes", "header bytes"], rows)
+    raise ValueError(by)
+
+
+def largest_table(r: Report, n: int = 5):
+    rows = [[t["name"], t["dtype"], "x".join(map(str, t["shape"])), human_bytes(t["bytes"], both=False)]
+            for t in r.tensors.get("largest", [])[:n]]
+    return _table("Largest tensors", ["tensor", "dtype", "shape", "bytes"], rows)
+
+
+def render(r: Report, by: list[str] | None = None, color: bool = False, width: int = 110) -> str:
+    from rich.console import Console
+
+    buf = io.StringIO()
+    con = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False)
+    for line in summary_lines(r):
+        con.print(line)
+    for extra in _extra_sections(r):
+        con.print(extra)
+    if r.tensors.get("count"):
+        for b in by or ["component"]:
+            con.print()
+            con.print(breakdown_table(r, b))
+        if not by:
+            con.print()
+            con.print(largest_table(r))
+    if r.findings:
+        con.print()
+        for f in r.findings:
+            loc = f.file or ""
+            con.print(f"{f.severity}[{f.rule}] {loc}: {f.message}")
+    for note in r.notes:
+        con.print(f"[dim]note: {note}[/dim]")
+    return buf.getvalue()
+
+
+def _extra_sections(r: Report) -> list[str]:
+    """One-line summaries contributed by later stages (reconciliation, tokenizer check, ...)."""
+    out = []
+    for key, sec in r.sections.items():
+        if isinstance(sec, dict) and sec.get("summary"):
+            label = sec.get("label", key)
+            out.append(f"{label:<11} {sec['summary']}")
+    return out

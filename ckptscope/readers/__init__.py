@@ -1,0 +1,1 @@
+"""Readers turn bytes into typed records (TensorInfo, ModelConfig, TokenizerInfo) and validate them."""

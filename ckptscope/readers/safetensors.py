@@ -1,0 +1,225 @@
+"""safetensors headers: the 8-byte little-endian length, then a JSON object. Nothing else is read.
+
+``parse_header`` validates everything the format promises (see ``PROBLEMS``) and either raises the first problem
+as a :class:`HeaderError` (``strict=True``, what ``inspect`` does) or returns all of them (what ``check`` does).
+Memory is bounded by the header length, which is capped at ``MAX_HEADER_BYTES`` before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+from ..dtypes import DTYPE_BITS
+from ..errors import HeaderError
+
+MAX_HEADER_BYTES = 100_000_000  # the reference implementation's own limit (100 MB)
+LFS_MAGIC = b"version https://git-lfs"
+
+# Problem ids, shared with `ckptscope check` (which reports them as rules).
+PROBLEMS = {
+    "ST001": "file too short for the 8-byte header length",
+    "ST002": "header length out of bounds",
+    "ST003": "header is not a valid JSON object",
+    "ST004": "tensor entry malformed (dtype, shape or data_offsets)",
+    "ST005": "unknown dtype",
+    "ST006": "bad shape (negative, non-integer or overflowing dimension)",
+    "ST007": "byte span does not equal dtype size x element count",
+    "ST008": "data offsets out of bounds",
+    "ST009": "tensors overlap or leave gaps in the data region",
+    "ST010": "data region does not match the file size",
+    "ST011": "file is a git-LFS pointer, not tensor data",
+    "ST012": "file is empty",
+    "ST013": "duplicate tensor name in one header",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TensorInfo:
+    """One tensor as a safetensors header describes it (no data is ever read)."""
+
+    name: str
+    dtype: str  #: safetensors dtype name, e.g. ``"BF16"``, ``"F8_E4M3"``
+    shape: tuple[int, ...]
+    file: str  #: file (relative to the checkpoint root) that holds it
+    start: int = 0  #: offset of the first byte, relative to the data region
+    end: int = 0  #: offset one past the last byte
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(slots=True)
+class Problem:
+    """A defect found while reading. ``code`` is one of ``PROBLEMS`` (or an index/shard code)."""
+
+    code: str
+    file: str
+    message: str
+    tensor: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.message}"
+
+
+@dataclass(slots=True)
+class HeaderInfo:
+    file: str
+    file_size: int | None
+    header_len: int
+    metadata: dict[str, str] = field(default_factory=dict)
+    tensors: list[TensorInfo] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def data_size(self) -> int | None:
+        return None if self.file_size is None else self.file_size - 8 - self.header_len
+
+
+def header_length(prefix: bytes, file: str, file_size: int | None) -> int:
+    """Validate and return the header length from the first bytes of a file (raises HeaderError)."""
+    if file_size == 0 or (file_size is None and len(prefix) == 0):
+        raise HeaderError("file is empty (0 bytes), not a safetensors file", file)
+    if prefix.startswith(LFS_MAGIC[: len(prefix)]) and prefix[:7] == LFS_MAGIC[:7]:
+        raise HeaderError("is a git-LFS pointer, not tensor data (run `git lfs pull`)", file)
+    if len(prefix) < 8:
+        raise HeaderError(f"file is {len(prefix)} bytes, too short for the 8-byte header length", file)
+    n = int.from_bytes(prefix[:8], "little")
+    if n > MAX_HEADER_BYTES:
+        raise HeaderError(f"header length {n:,} bytes exceeds the {MAX_HEADER_BYTES:,}-byte limit", file)
+    if n < 2:
+        raise HeaderError(f"header length {n} is too small for a JSON object", file)
+    if file_size is not None and 8 + n > file_size:
+        raise HeaderError(f"header length {n:,} bytes runs past the end of the {file_size:,}-byte file", file)
+    return n
+
+
+def _no_dup_object(pairs):
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _DupKey(k)
+            seen.add(k)
+    return d
+
+
+class _DupKey(ValueError):
+    pass
+
+
+def parse_header(data: bytes, file: str, file_size: int | None = None, strict: bool = True) -> HeaderInfo:
+    """Parse ``data`` (at least the first 8 + header_len bytes of a file) into a :class:`HeaderInfo`.
+
+    With ``strict`` the first problem raises :class:`HeaderError`; otherwise problems are collected in
+    ``HeaderInfo.problems`` and every well-formed entry is still returned.
+    """
+    n = header_length(data[:8], file, file_size)
+    raw = data[8 : 8 + n]
+    if len(raw) < n:
+        raise HeaderError(f"header claims {n:,} bytes but only {len(raw):,} could be read (truncated file)", file)
+    info = HeaderInfo(file=file, file_size=file_size, header_len=n)
+
+    def bad(code: str, msg: str, tensor: str | None = None) -> None:
+        p = Problem(code, file, msg, tensor)
+        if strict:
+            raise HeaderError(msg, file)
+        info.problems.append(p)
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise HeaderError(f"header is not valid UTF-8 (byte {e.start})", file) from None
+    if not text.startswith("{"):
+        raise HeaderError("header does not start with '{' (not a safetensors file?)", file)
+    try:
+        obj = json.loads(text, object_pairs_hook=_no_dup_object)
+    except _DupKey as e:
+        raise HeaderError(f"duplicate key {str(e.args[0])!r} in header", file) from None
+    except (ValueError, RecursionError) as e:
+        msg = str(e).split(":")[0] if isinstance(e, ValueError) else "nested too deeply"
+        raise HeaderError(f"header is not valid JSON ({msg})", file) from None
+    if not isinstance(obj, dict):
+        raise HeaderError("header JSON is not an object", file)
+
+    meta = obj.pop("__metadata__", None)
+    if meta is not None:
+        if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+            bad("ST004", "__metadata__ must map strings to strings")
+        else:
+            info.metadata = meta
+
+    tensors: list[TensorInfo] = []
+    for name, ent in obj.items():
+        if not isinstance(ent, dict):
+            bad("ST004", f"tensor {name!r}: entry is not an object", name)
+            continue
+        dtype = ent.get("dtype")
+        shape = ent.get("shape")
+        offs = ent.get("data_offsets")
+        if not isinstance(dtype, str) or not isinstance(shape, list) or not isinstance(offs, list):
+            bad("ST004", f"tensor {name!r}: needs string 'dtype', list 'shape' and list 'data_offsets'", name)
+            continue
+        if dtype not in DTYPE_BITS:
+            bad("ST005", f"tensor {name!r}: unknown dtype {dtype!r}", name)
+            continue
+        if not all(type(d) is int for d in shape) or any(d < 0 for d in shape):
+            bad("ST006", f"tensor {name!r}: shape {shape} has a negative or non-integer dimension", name)
+            continue
+        if len(offs) != 2 or not all(type(o) is int for o in offs) or offs[0] < 0 or offs[1] < offs[0]:
+            bad("ST004", f"tensor {name!r}: data_offsets {offs} must be two integers 0 <= begin <= end", name)
+            continue
+        numel = math.prod(shape)
+        bits = numel * DTYPE_BITS[dtype]
+        if bits >= 1 << 66:
+            bad("ST006", f"tensor {name!r}: shape {shape} overflows ({numel:.3e} elements)", name)
+            continue
+        if bits % 8:
+            bad("ST007", f"tensor {name!r}: {numel} x {DTYPE_BITS[dtype]}-bit {dtype} is not a whole number of bytes", name)
+            continue
+        span = offs[1] - offs[0]
+        if span != bits // 8:
+            bad("ST007", f"tensor {name!r}: {dtype} {shape} needs {bits // 8:,} bytes but data_offsets span {span:,}", name)
+            continue
+        tensors.append(TensorInfo(name, dtype, tuple(shape), file, offs[0], offs[1]))
+
+    # Contiguity: sorted by start, the spans must tile [0, data_size) exactly.
+    data_size = None if file_size is None else file_size - 8 - n
+    order = sorted(tensors, key=lambda t: (t.start, t.end))
+    pos = 0
+    for t in order:
+        if t.start != pos:
+            if t.start < pos:
+                bad("ST009", f"tensor {t.name!r}: data_offsets [{t.start}, {t.end}] overlap the previous tensor (ends at {pos})", t.name)
+            else:
+                bad("ST009", f"tensor {t.name!r}: gap of {t.start - pos:,} bytes before data_offsets [{t.start}, {t.end}]", t.name)
+        pos = max(pos, t.end)
+        if data_size is not None and t.end > data_size:
+            bad("ST008", f"tensor {t.name!r}: data_offsets end {t.end:,} past the {data_size:,}-byte data region (file truncated?)", t.name)
+    if data_size is not None and pos < data_size and not info.problems:
+        bad("ST010", f"data region is {data_size:,} bytes but tensors cover only {pos:,}")
+    info.tensors = tensors
+    return info
+
+
+def read_header_file(path: str, display: str | None = None, strict: bool = True) -> HeaderInfo:
+    """Read and parse the header of a local .safetensors file: two reads, never the tensor data."""
+    import os
+
+    name = display or path
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            prefix = f.read(8)
+            n = header_length(prefix, name, size)
+            rest = f.read(n)
+    except OSError as e:
+        raise HeaderError(f"cannot read ({e.strerror or e})", name) from None
+    return parse_header(prefix + rest, name, size, strict=strict)

@@ -1,0 +1,169 @@
+"""Tokenizer facts needed to check a checkpoint: vocabulary size, highest id, added and special tokens.
+
+tokenizer.json is read with the ``tokenizers`` library (and its JSON for the model type and merges); the slow
+formats (vocab.json + merges.txt, vocab.txt) and tokenizer_config.json are fallbacks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from ..errors import CkptError
+
+
+@dataclass
+class TokenizerInfo:
+    """What the tokenizer files say. ``tokens``/``merges`` are kept for size estimates but not serialised."""
+
+    source: str  #: file the vocabulary came from
+    model_type: str | None = None  #: BPE, WordPiece, Unigram, WordLevel
+    base_vocab_size: int = 0  #: tokens of the model vocabulary (without added tokens)
+    added_tokens: list[dict] = field(default_factory=list)  #: [{"id", "content", "special"}]
+    vocab_size: int = 0  #: distinct ids, added tokens included
+    max_id: int = -1  #: highest token id
+    special_tokens: dict[str, str] = field(default_factory=dict)  #: bos/eos/pad/unk... -> content
+    special_token_ids: dict[str, int] = field(default_factory=dict)
+    num_merges: int | None = None
+    tokens: list[str] | None = field(default=None, repr=False)  #: id -> token string ("" for holes)
+    merges: list[str] | None = field(default=None, repr=False)  #: "A B" strings
+    byte_fallback: bool = False
+    config_added_tokens: dict[int, str] = field(default_factory=dict)  #: from tokenizer_config.json
+
+    @property
+    def id_count(self) -> int:
+        """Rows an embedding needs: highest id + 1."""
+        return self.max_id + 1
+
+    def to_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "model_type": self.model_type,
+            "base_vocab_size": self.base_vocab_size,
+            "added_tokens": len(self.added_tokens),
+            "vocab_size": self.vocab_size,
+            "max_id": self.max_id,
+            "special_tokens": self.special_tokens,
+            "special_token_ids": self.special_token_ids,
+            "num_merges": self.num_merges,
+        }
+
+
+def _loads(data: bytes | str, file: str):
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as e:
+        raise CkptError(f"is not valid JSON ({str(e).split(':')[0]})", file) from None
+
+
+def _merge_str(m) -> str:
+    return m if isinstance(m, str) else " ".join(m)
+
+
+def from_tokenizer_json(data: bytes, file: str = "tokenizer.json") -> TokenizerInfo:
+    obj = _loads(data, file)
+    if not isinstance(obj, dict) or not isinstance(obj.get("model"), dict):
+        raise CkptError("has no 'model' object (not a tokenizers file)", file)
+    model = obj["model"]
+    info = TokenizerInfo(source=file, model_type=model.get("type"))
+    vocab = model.get("vocab")
+    id_to_tok: dict[int, str] = {}
+    if isinstance(vocab, dict):  # BPE / WordPiece / WordLevel
+        for tok, i in vocab.items():
+            if isinstance(i, int):
+                id_to_tok[i] = tok
+    elif isinstance(vocab, list):  # Unigram: [[piece, score], ...]
+        for i, ent in enumerate(vocab):
+            id_to_tok[i] = ent[0] if isinstance(ent, list) and ent else str(ent)
+    info.base_vocab_size = len(id_to_tok)
+    for a in obj.get("added_tokens") or []:
+        if isinstance(a, dict) and isinstance(a.get("id"), int):
+            info.added_tokens.append({"id": a["id"], "content": a.get("content", ""), "special": bool(a.get("special"))})
+            id_to_tok[a["id"]] = a.get("content", "")
+    merges = model.get("merges")
+    if isinstance(merges, list):
+        info.merges = [_merge_str(m) for m in merges]
+        info.num_merges = len(merges)
+    info.byte_fallback = bool(model.get("byte_fallback"))
+    _finish(info, id_to_tok)
+    # Cross-check with the tokenizers library itself (it is what users load); it must agree.
+    try:
+        from tokenizers import Tokenizer
+
+        tk = Tokenizer.from_str(data.decode("utf-8") if isinstance(data, bytes) else data)
+        n = tk.get_vocab_size(with_added_tokens=True)
+        info.vocab_size = max(info.vocab_size, n)
+    except Exception as e:  # a file tokenizers rejects is still described from its JSON
+        raise CkptError(f"the tokenizers library cannot load it ({str(e).splitlines()[0][:120]})", file) from None
+    return info
+
+
+def from_vocab_json(vocab: bytes, merges: bytes | None, file: str = "vocab.json") -> TokenizerInfo:
+    obj = _loads(vocab, file)
+    if not isinstance(obj, dict):
+        raise CkptError("is not a token -> id object", file)
+    info = TokenizerInfo(source=file, model_type="BPE")
+    id_to_tok = {i: t for t, i in obj.items() if isinstance(i, int)}
+    info.base_vocab_size = len(id_to_tok)
+    if merges is not None:
+        lines = merges.decode("utf-8", "replace").splitlines()
+        info.merges = [ln for ln in lines if ln and not ln.startswith("#version")]
+        info.num_merges = len(info.merges)
+    _finish(info, id_to_tok)
+    return info
+
+
+def from_vocab_txt(data: bytes, file: str = "vocab.txt") -> TokenizerInfo:
+    lines = data.decode("utf-8", "replace").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    info = TokenizerInfo(source=file, model_type="WordPiece")
+    id_to_tok = dict(enumerate(lines))
+    info.base_vocab_size = len(id_to_tok)
+    _finish(info, id_to_tok)
+    return info
+
+
+def _finish(info: TokenizerInfo, id_to_tok: dict[int, str]) -> None:
+    info.vocab_size = len(id_to_tok)
+    info.max_id = max(id_to_tok) if id_to_tok else -1
+    if info.max_id < 10_000_000:
+        toks = [""] * (info.max_id + 1)
+        for i, t in id_to_tok.items():
+            if i >= 0:
+                toks[i] = t
+        info.tokens = toks
+    info._index = {t: i for i, t in id_to_tok.items()}  # type: ignore[attr-defined]
+
+
+SPECIAL_KEYS = ("bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token")
+
+
+def apply_tokenizer_config(info: TokenizerInfo, data: bytes, file: str = "tokenizer_config.json") -> None:
+    """Add special tokens and the added_tokens_decoder of tokenizer_config.json; fill holes in the vocabulary."""
+    obj = _loads(data, file)
+    if not isinstance(obj, dict):
+        return
+    index: dict[str, int] = getattr(info, "_index", {})
+    dec = obj.get("added_tokens_decoder")
+    if isinstance(dec, dict):
+        for k, v in dec.items():
+            if str(k).isdigit() and isinstance(v, dict):
+                info.config_added_tokens[int(k)] = v.get("content", "")
+        # Slow tokenizers (vocab.json) get their added tokens only from here.
+        if info.source.endswith(("vocab.json", "vocab.txt")):
+            known = {a["id"] for a in info.added_tokens}
+            for i, content in info.config_added_tokens.items():
+                if i not in known and index.get(content) != i:
+                    info.added_tokens.append({"id": i, "content": content, "special": True})
+                    index[content] = i
+                    info.vocab_size += 1
+                    info.max_id = max(info.max_id, i)
+    for key in SPECIAL_KEYS:
+        v = obj.get(key)
+        if isinstance(v, dict):
+            v = v.get("content")
+        if isinstance(v, str):
+            info.special_tokens[key] = v
+            if v in index:
+                info.special_token_ids[key] = index[v]
