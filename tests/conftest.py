@@ -1,0 +1,46 @@
+"""Shared test helpers: where the fixtures are, and how to run the CLI in-process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+CONFIGS = FIXTURES / "configs"
+CHECKPOINTS = FIXTURES / "checkpoints"
+TOKENIZERS = FIXTURES / "tokenizers"
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run ``ckptscope ARGS...`` in-process; returns (exit_code, stdout, stderr)."""
+    from ckptscope.cli import main
+
+    def _run(*argv: str):
+        code = main([str(a) for a in argv])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return _run
+
+
+def config_dirs() -> list[Path]:
+    return sorted(p for p in CONFIGS.iterdir() if p.is_dir())
+
+
+def env_with_repo() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
