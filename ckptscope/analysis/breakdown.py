@@ -6,6 +6,7 @@ or an inventory predicted from config.json — so both are summarised the same w
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from typing import Iterable, Protocol
@@ -51,7 +52,8 @@ def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None) -> dict
     mtp_comp: dict[str, int] = defaultdict(int)
     routed_by_layer: dict[str, int] = defaultdict(int)
     experts_seen: dict[str, set] = defaultdict(set)
-    largest: list[tuple[int, str, str, tuple]] = []
+    largest: list[tuple[int, str, str, tuple]] = []  # a min-heap of the 10 biggest
+    pack_cache: dict[tuple[str, str], int] = {}
     packed = 0
     mtp_start = config.num_hidden_layers if config and config.num_nextn_predict_layers else None
     for t in tensors:
@@ -59,7 +61,10 @@ def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None) -> dict
         numel = math.prod(t.shape)
         nb = t.nbytes
         pl = classify(t.name, config, mtp_start)
-        f = packing_factor(t.name, t.dtype, config)
+        key = (t.name[t.name.rfind("."):], t.dtype)
+        f = pack_cache.get(key)
+        if f is None:
+            f = pack_cache[key] = packing_factor(t.name, t.dtype, config)
         params = numel * f
         if f != 1:
             packed += params
@@ -85,11 +90,10 @@ def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None) -> dict
             L["bytes"] += nb
             L["tensors"] += 1
             L["components"][comp] += params
-        if len(largest) < 10 or nb > largest[0][0]:
-            largest.append((nb, t.name, t.dtype, tuple(t.shape)))
-            largest.sort()
-            if len(largest) > 10:
-                largest.pop(0)
+        if len(largest) < 10:
+            heapq.heappush(largest, (nb, t.name, t.dtype, tuple(t.shape)))
+        elif nb > largest[0][0]:
+            heapq.heapreplace(largest, (nb, t.name, t.dtype, tuple(t.shape)))
 
     total = sum(p_dtype.values())
     quant = p_comp.get(QUANT, 0)
@@ -135,7 +139,7 @@ def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None) -> dict
     tensors_out = {
         "count": count,
         "by_dtype": _sorted_dict(dict(count_dtype)),
-        "largest": [{"name": n, "dtype": d, "shape": list(s), "bytes": b} for b, n, d, s in reversed(largest)],
+        "largest": [{"name": n, "dtype": d, "shape": list(s), "bytes": b} for b, n, d, s in sorted(largest, reverse=True)],
     }
     if mtp_params:
         params["mtp_by_component"] = _sorted_dict(dict(mtp_comp))

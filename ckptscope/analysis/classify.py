@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..readers.config import ModelConfig
 
@@ -49,8 +50,6 @@ VISION_PAT = re.compile(r"(^|\.)(vision_tower|vision_model|visual|vision_encoder
                         r"|multi_modal_projector|mm_projector|vision_projection|image_newline)(\.|$)")
 AUDIO_PAT = re.compile(r"(^|\.)(audio_tower|audio_model|audio_encoder|speech_encoder|audio_projection"
                        r"|whisper_encoder)(\.|$)")
-LAYER_PAT = re.compile(r"(?:^|\.)(?:(encoder|decoder)\.)?(?:layers|layer|h|blocks|block|decoder_layers)\.(\d+)\.")
-EXPERT_PAT = re.compile(r"\.experts\.(\d+)\.")
 MTP_PAT = re.compile(r"(^|\.)(mtp|nextn|mtp_layers|next_n)(\.|_|\d)")
 
 # (regex, component) in order; applied after the checks above.
@@ -88,20 +87,38 @@ def _mtp_start(config: ModelConfig | None) -> int | None:
     return config.num_hidden_layers
 
 
-def classify(name: str, config: ModelConfig | None = None, mtp_start: int | None = None) -> Placement:
-    m = LAYER_PAT.search(name)
-    layer = layer_num = None
+_NUM = re.compile(r"(?<=\.)\d+(?=\.|$)|^\d+(?=\.)")
+_LAYER_T = re.compile(r"(?:^|\.)(?:(encoder|decoder)\.)?(?:layers|layer|h|blocks|block|decoder_layers)\.#\.")
+_EXPERT_T = re.compile(r"\.experts\.#\.")
+
+
+@lru_cache(maxsize=8192)
+def _template(tmpl: str) -> tuple[str, int | None, str | None, int | None, bool]:
+    """(component, slot of the layer number, encoder/decoder stack, slot of the expert number, MTP by name)."""
+    layer_slot = expert_slot = stack = None
+    m = _LAYER_T.search(tmpl)
     if m:
-        layer_num = int(m.group(2))
-        layer = f"{m.group(1)}.{layer_num}" if m.group(1) else str(layer_num)
-    e = EXPERT_PAT.search(name)
-    expert = int(e.group(1)) if e else None
+        layer_slot = tmpl.count("#", 0, m.end() - 1) - 1
+        stack = m.group(1)
+    e = _EXPERT_T.search(tmpl)
+    if e:
+        expert_slot = tmpl.count("#", 0, e.end() - 1) - 1
+    return component_of(tmpl), layer_slot, stack, expert_slot, bool(MTP_PAT.search(tmpl))
+
+
+def classify(name: str, config: ModelConfig | None = None, mtp_start: int | None = None) -> Placement:
+    nums = _NUM.findall(name)
+    comp, layer_slot, stack, expert_slot, mtp_name = _template(_NUM.sub("#", name) if nums else name)
+    layer = layer_num = expert = None
+    if layer_slot is not None:
+        layer_num = int(nums[layer_slot])
+        layer = f"{stack}.{layer_num}" if stack else str(layer_num)
+    if expert_slot is not None:
+        expert = int(nums[expert_slot])
     if mtp_start is None:
         mtp_start = _mtp_start(config)
-    is_mtp = bool((mtp_start is not None and layer_num is not None and layer_num >= mtp_start and m and not m.group(1))
-                  or MTP_PAT.search(name))
-    comp = component_of(name)
-    if is_mtp and comp not in (QUANT,):
+    is_mtp = mtp_name or (mtp_start is not None and layer_num is not None and stack is None and layer_num >= mtp_start)
+    if is_mtp and comp != QUANT:
         comp = MTP
     return Placement(comp, layer, layer_num, expert, is_mtp)
 
