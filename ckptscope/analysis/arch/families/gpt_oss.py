@@ -26,8 +26,8 @@ def tensors(d, layout):
     yield "model.embed_tokens.weight", (d.V, H), EMBEDDING, None
     for i in range(d.L):
         p = f"model.layers.{i}"
+        yield p + ".self_attn.sinks", (d.nh,), ATTENTION, None  # the module's own parameter: saved first
         yield from gqa_attention(p + ".self_attn", d, ATTENTION, True, True)
-        yield p + ".self_attn.sinks", (d.nh,), ATTENTION, None
         yield from linear(p + ".mlp.router", E, H, ROUTER, True, kind=None)
         x = p + ".mlp.experts."
         if mx:
