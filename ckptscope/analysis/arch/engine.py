@@ -19,7 +19,8 @@ from ..classify import QUANT
 
 LIN = "lin"  #: a Linear weight: quantizable by weight-only schemes (FP8 blocks)
 
-MAX_TENSORS = 2_000_000  #: refuse to predict more than this many tensors (an absurd or hostile config)
+MAX_TENSORS = 500_000  #: refuse to predict more than this many tensors (an absurd or hostile config);
+#: DeepSeek-V3 has 91,991
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,10 @@ def fp8_block(c: ModelConfig) -> tuple[int, int] | None:
 
 def build(family, c: ModelConfig, layout: dict) -> list[ExpectedTensor]:
     d = Dims(c, getattr(family, "TIE_DEFAULT", False))
+    layers = (d.L or 0) + (c.num_decoder_layers or 0) + (c.num_nextn_predict_layers or 0)
+    if layers * (8 * d.E + 40) > MAX_TENSORS:  # upper bound on tensors per layer, checked before building
+        raise PredictionError(f"config.json describes {layers:,} layers of {max(d.E, 1):,} expert(s): more than "
+                              f"{MAX_TENSORS:,} tensors")
     dtype = getattr(family, "FORCE_DTYPE", None) or c.dtype or getattr(family, "DEFAULT_DTYPE", "F32")
     block = fp8_block(c)
     skip_q = getattr(family, "fp8_keeps", None)

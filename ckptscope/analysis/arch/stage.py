@@ -20,26 +20,36 @@ def _human(n: float) -> str:
     return human_count(n)
 
 
-def _components(tensors, config):
-    """(tensor, component, is_mtp, layer, params) for predicted (component known) or real tensors."""
+def _components(tensors, config) -> list[tuple]:
+    """[(tensor, component, is_mtp, layer, params)] for predicted tensors (component known: no regexes) or real
+    ones (classified by name). One pass; callers share the list."""
+    from ..classify import LAYER_PAT
+
     mtp_start = config.num_hidden_layers if config is not None and config.num_nextn_predict_layers else None
+    out = []
+    app = out.append
     for t in tensors:
         comp = getattr(t, "component", None)
-        pl = classify(t.name, config, mtp_start)
-        if comp is None:
-            comp = pl.component
-        params = math.prod(t.shape) * packing_factor(t.name, t.dtype, config)
-        yield t, comp, pl.is_mtp or comp == MTP, pl.layer, params
+        if comp is not None:
+            m = LAYER_PAT.search(t.name)
+            layer = (f"{m.group(1)}.{m.group(2)}" if m.group(1) else m.group(2)) if m else None
+            f = 2 if (t.dtype == "U8" and t.name.endswith("_blocks")) else 1
+            app((t, comp, comp == MTP, layer, math.prod(t.shape) * f))
+        else:
+            pl = classify(t.name, config, mtp_start)
+            app((t, pl.component, pl.is_mtp, pl.layer,
+                 math.prod(t.shape) * packing_factor(t.name, t.dtype, config)))
+    return out
 
 
-def active_parameters(tensors, config) -> dict:
+def active_parameters(tensors, config, rows: list | None = None) -> dict:
     """Parameters used for one token: everything outside the routed experts (attention, dense MLPs, shared
     experts, routers, norms, embedding and head) + top-k of the routed experts of each MoE layer.
     MTP layers, quantization scales and buffers are left out; MTP is reported apart."""
     total = mtp = embed = head = routed = 0
     E = config.num_experts if config is not None else None
     k = config.num_experts_per_tok if config is not None else None
-    for t, comp, is_mtp, layer, params in _components(tensors, config):
+    for t, comp, is_mtp, layer, params in (rows if rows is not None else _components(tensors, config)):
         if comp in (QUANT, BUFFER):
             continue
         if is_mtp:
@@ -83,7 +93,7 @@ def _rounding(n: int) -> int | None:
     return None
 
 
-def tokenizer_check(config, tokenizer, tensors) -> dict | None:
+def tokenizer_check(config, tokenizer, tensors, rows: list | None = None) -> dict | None:
     """Tokenizer ids (highest id + 1) vs config ``vocab_size`` vs embedding and LM-head rows.
 
     status: "ok" (all equal), "padded" (rows beyond the tokenizer: normal, e.g. rounded up to a multiple of 64),
@@ -97,7 +107,7 @@ def tokenizer_check(config, tokenizer, tensors) -> dict | None:
     emb = _find_rows(tensors, EMBED_NAMES)
     head = _find_rows(tensors, HEAD_NAMES)
     weights = embed_p = 0
-    for t, comp, is_mtp, layer, params in _components(tensors, config):
+    for t, comp, is_mtp, layer, params in (rows if rows is not None else _components(tensors, config)):
         if comp in (QUANT, BUFFER) or is_mtp:
             continue
         weights += params
@@ -162,9 +172,9 @@ def _totals(inv) -> dict:
             "elements_by_component": dict(comp_p)}
 
 
-def _layers(config, inv) -> dict:
+def _layers(rows) -> dict:
     moe, dense, mtp = set(), set(), set()
-    for t, comp, is_mtp, layer, params in _components(inv, config):
+    for t, comp, is_mtp, layer, params in rows:
         if layer is None:
             continue
         (mtp if is_mtp else moe if comp == EXPERTS else dense).add(layer)
@@ -189,8 +199,9 @@ def report_stage(ck, report) -> None:
         arch["predicted"] = None
         report.sections["architecture"] = arch
     else:
-        act = active_parameters(inv, c)
-        lay = _layers(c, inv)
+        rows = _components(inv, c)
+        act = active_parameters(inv, c, rows)
+        lay = _layers(rows)
         arch.update(layout=layout or None, predicted=_totals(inv), layers=lay, active=act)
         parts = [f"{fam} rules predict {len(inv):,} tensors, {_human(act['total'] + act['mtp'])} parameters"]
         if act["mtp"]:
@@ -223,7 +234,10 @@ def report_stage(ck, report) -> None:
     if rec.get("summary") is not None or rec["status"] == "unavailable":
         report.sections["reconciliation"] = rec
 
-    tc = tokenizer_check(c, ck.tokenizer, tensors if tensors else (inv or []))
+    if tensors:
+        tc = tokenizer_check(c, ck.tokenizer, tensors)
+    else:
+        tc = tokenizer_check(c, ck.tokenizer, inv or [], rows if inv is not None else None)
     if tc is not None:
         tc["label"] = "Tokenizer"
         tc["summary"] = tc.get("message")
