@@ -212,3 +212,16 @@ def test_published_totals(stem, total, active, unit):
         assert _published(a["total"], total, unit)
     if active:
         assert _published(a["active"], active, unit)
+
+
+def test_gpt2_legacy_layout_rule_vs_oracle():
+    """openai-community/gpt2 (config.json without transformers_version: the 2019 conversion) stores the base
+    GPT2Model without the ``transformer.`` prefix plus each layer's causal-mask buffer attn.bias (1, 1, 1024, 1024);
+    the Hub model page counts 137M parameters = 124,439,808 weights + 12 x 1,048,576 buffer elements."""
+    c = _config(CONFIGS / "openai-community__gpt2")
+    inv = predict_inventory(c)
+    oracle = json.loads((FIXTURES / "oracle" / "openai-community__gpt2.json").read_text())["tensors"]
+    want = {n[len("transformer."):]: (tuple(s), dt) for n, s, dt in oracle}
+    want.update({f"h.{i}.attn.bias": ((1, 1, 1024, 1024), "F32") for i in range(12)})
+    assert {t.name: (t.shape, t.dtype) for t in inv} == want
+    assert round(sum(t.numel for t in inv) / 1e6) == 137

@@ -55,8 +55,21 @@ def infer_layout(config: ModelConfig, names) -> dict | None:
     return f(config, list(names)) if f else None
 
 
+_LAST: list = [None, None, None]  #: (config, layout key, result): inspect predicts twice for the same config
+
+
 def try_predict(config: ModelConfig, layout: dict | None = None) -> tuple[list[ExpectedTensor] | None, str | None]:
     """(inventory, None), or (None, reason) when no rules exist or the config lacks what they need."""
+    key = repr(sorted((layout or {}).items()))
+    if _LAST[0] is config and _LAST[1] == key:
+        inv, reason = _LAST[2]
+        return (list(inv) if inv is not None else None), reason
+    result = _try_predict(config, layout)
+    _LAST[:] = [config, key, result]
+    return (list(result[0]) if result[0] is not None else None), result[1]
+
+
+def _try_predict(config, layout):
     fam = _family(config) if config is not None else None
     if fam is None:
         what = config.architecture if config is not None else "a checkpoint without config.json"
