@@ -15,6 +15,7 @@ from . import __version__
 
 COMMANDS = {
     "inspect": ("ckptscope.commands.inspect", "what is in a checkpoint: parameters and bytes by component, dtype, layer"),
+    "snapshot": ("ckptscope.commands.snapshot", "save a checkpoint's metadata to one small file for offline use"),
 }
 
 
