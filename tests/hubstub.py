@@ -519,3 +519,47 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
         self._done(status, sent)
+
+
+# --------------------------------------------------------------------------------------------------- test material
+
+FIX = Path(__file__).resolve().parent.parent / "fixtures" / "checkpoints"
+MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
+LLAMA70_ID = "mattshumer/Reflection-Llama-3.1-70B"
+
+
+def minilm_files() -> dict[str, StubFile]:
+    """all-MiniLM-L6-v2: the byte-exact real header in a virtual file of the real size, real small files."""
+    d = FIX / "pypi-all-minilm-l6-v2"
+    facts = json.loads((d / "model.safetensors.facts.json").read_text())
+    files = files_from_dir(d, {"config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                               "vocab.txt", "modules.json", "README.md"})
+    files["model.safetensors"] = StubFile(size=facts["size_bytes"], prefix=(d / "model.safetensors.head").read_bytes(),
+                                          lfs=True, etag=facts["sha256"])
+    return files
+
+
+def llama70_files() -> dict[str, StubFile]:
+    """Reflection-Llama-3.1-70B: the real index's tensor-to-shard assignment (162 shards), shapes from the Llama
+    modeling code, real config/generation/tokenizer config."""
+    d = FIX / "github-reflection-llama-3.1-70b"
+    cfg = json.loads((d / "config.json").read_text())
+    wm = json.loads((d / "model.safetensors.index.json").read_text())["weight_map"]
+    n = len(set(wm.values()))
+    shards: list[list] = [[] for _ in range(n)]
+    for t in llama_tensors(cfg):
+        shards[int(wm[t[0]].split("-")[1]) - 1].append(t)
+    files = sharded_files(shards)
+    files.update(files_from_dir(d, {"config.json", "generation_config.json", "tokenizer_config.json",
+                                    "special_tokens_map.json"}))
+    return files
+
+
+def write_local(files: dict[str, StubFile], folder: Path) -> Path:
+    """The same repo as a local folder of sparse files (for comparing the Hub path with the local one)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, f in files.items():
+        with open(folder / name, "wb") as out:
+            out.write(f.prefix)
+            out.truncate(f.size)
+    return folder

@@ -423,7 +423,7 @@ class HubSource(Source):
             if p in est:
                 names, count = est[p]
                 g = 8 + meta[0] + names + per_entry[0] * count
-                g = int(g * 1.03) + 96
+                g = int(g * 1.02) + 24  # measured: no second reads, 2-8% over on real-shaped repos
             else:
                 g = self._single_guess()
             return max(64, min(g, size)) if size else max(64, g)
@@ -697,7 +697,8 @@ def open_offline(repo_id: str, rev: str | None, env: HubEnv, why: str, *, quiet:
     entry = catalog.find(repo_id)
     if entry is not None and (rev in (None, "main") or rev == entry.revision):
         return catalog.open_entry(entry, why)
-    hint = "run it once with network, or inspect a snapshot file (ckptscope snapshot ... -o FILE on a machine online)"
+    hint = ("once it has been read online, --offline uses the cache; or inspect a snapshot file "
+            "(`ckptscope snapshot REPO -o FILE` on a machine online)")
     names = catalog.names()
     if names:
         hint += f"; bundled: {', '.join(names[:4])}" + (", ..." if len(names) > 4 else "")
