@@ -321,12 +321,15 @@ class HubSource(Source):
         return out
 
     def _headers(self) -> dict:
-        from huggingface_hub.utils import build_hf_headers
+        h = getattr(self, "_hdrs", None)
+        if h is None:
+            from huggingface_hub.utils import build_hf_headers
 
-        from .. import __version__
+            from .. import __version__
 
-        return build_hf_headers(token=self.env.token or False, library_name="ckptscope",
-                                library_version=__version__)
+            h = self._hdrs = build_hf_headers(token=self.env.token or False, library_name="ckptscope",
+                                              library_version=__version__)
+        return dict(h)
 
     def _sharded_metadata(self, paths: list[str], strict: bool) -> list[HeaderInfo] | None:
         """Every shard header in one request (the Hub serves it for the default branch)."""
@@ -565,7 +568,7 @@ class HubSource(Source):
                                           "endpoint": self.env.endpoint},
                                   files=self._files, text_files=texts, headers=headers, tokenizer=None,
                                   provenance={"kind": "read", "note": f"headers read from {self.env.endpoint}"})
-            snapshot.write(snap, os.path.join(d, f"{self.revision}.ckpt.gz"))
+            snapshot.write(snap, os.path.join(d, f"{self.revision}.ckpt.gz"), level=1, pretty=False)
             ref = self.requested_revision or "main"
             if ref != self.revision and "/" not in ref and ".." not in ref:
                 with open(os.path.join(d, "refs", ref), "w") as f:

@@ -193,12 +193,13 @@ def from_checkpoint(ck, provenance: dict | None = None, created: str | None = No
                  provenance=provenance, created=created)
 
 
-def dumps(snap: dict, compress: bool = True) -> bytes:
-    """Deterministic bytes: sorted keys, one tensor per line, gzip without name or timestamp."""
-    text = _render(snap).encode("utf-8")
+def dumps(snap: dict, compress: bool = True, level: int = 9, pretty: bool = True) -> bytes:
+    """Deterministic bytes: sorted keys, one tensor per line, gzip without name or timestamp.
+    ``pretty=False``: compact JSON, fast (ckptscope's own cache)."""
+    text = (_render(snap) if pretty else json.dumps(snap, separators=(",", ":"), ensure_ascii=False)).encode("utf-8")
     if not compress:
         return text
-    return gzip.compress(text, compresslevel=9, mtime=0)
+    return gzip.compress(text, compresslevel=level, mtime=0)
 
 
 def _render(snap: dict) -> str:
@@ -230,8 +231,8 @@ def _sorted(v):
     return v
 
 
-def write(snap: dict, path: str) -> int:
-    data = dumps(snap, compress=not path.endswith(".json"))
+def write(snap: dict, path: str, level: int = 9, pretty: bool = True) -> int:
+    data = dumps(snap, compress=not path.endswith(".json"), level=level, pretty=pretty)
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
         f.write(data)
@@ -271,7 +272,8 @@ def is_snapshot_file(path: str) -> bool:
                 start = f.read(4096)
     except (OSError, EOFError, gzip.BadGzipFile):
         return False
-    return start.lstrip()[:1] == b"{" and f'"format": "{FORMAT}"'.encode() in start
+    return start.lstrip()[:1] == b"{" and (f'"format": "{FORMAT}"'.encode() in start
+                                           or f'"format":"{FORMAT}"'.encode() in start)
 
 
 def load(path: str) -> dict:
