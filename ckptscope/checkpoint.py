@@ -119,6 +119,10 @@ def _disp(source: Source, rel: str) -> str:
 
 def _load_tokenizer(ck: Checkpoint, source: Source, files) -> None:
     info = None
+    summary = getattr(source, "tokenizer_info", None)  # snapshots keep a summary, not the files
+    if summary is not None and (info := summary()) is not None:
+        ck.tokenizer = info
+        return
     try:
         if "tokenizer.json" in files:
             info = from_tokenizer_json(source.read_file("tokenizer.json"), "tokenizer.json")

@@ -1,0 +1,777 @@
+"""A Hugging Face Hub repo, read through ``huggingface_hub``: headers only, as few requests and bytes as possible.
+
+- Repo ids: ``org/name``, ``org/name@rev``, ``https://huggingface.co/org/name[/tree/rev]``; ``--revision`` (branch,
+  tag or commit) is resolved to a commit once (``self.revision``) and everything after reads that commit.
+- Token (``--token``, ``HF_TOKEN``, the saved login), ``HF_ENDPOINT`` (mirrors, the tests' stand-in),
+  ``HF_HUB_OFFLINE`` and the ``huggingface_hub`` file cache are honoured; the environment is read at call time.
+- Small files (config, generation config, index, tokenizer config) go through the ``huggingface_hub`` cache,
+  fetched together when the repo is opened; ``tokenizer.json`` only when the tokenizer check asks for it.
+- Headers: the Hub's one-request sharded-metadata endpoint when the default branch is read; otherwise one ranged
+  GET per shard sized to the header it will find (estimated from the index's tensor names and calibrated on the
+  first shard), a second ranged GET only when the header turns out longer; a bounded thread pool, retries with
+  backoff on 429/5xx/timeouts/dropped connections, and never more than the needed bytes read from a server that
+  ignores ``Range``.
+- Without the network (``--offline``, ``HF_HUB_OFFLINE``, or the Hub unreachable): the ``huggingface_hub`` cache
+  when it holds the weights, then ckptscope's own header cache (written on every successful read), then the
+  bundled catalog of snapshots, each time saying so in the notes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlsplit
+
+from ..errors import CkptError, SourceError
+from ..readers.safetensors import LFS_MAGIC, HeaderInfo, header_length, parse_header
+from .base import Source
+
+DEFAULT_HOSTS = ("huggingface.co", "www.huggingface.co", "hf.co")
+RETRY_STATUS = (408, 429, 500, 502, 503, 504)
+MAX_TRIES = 5
+MAX_WORKERS = 16
+PROGRESS_MIN_SHARDS = 8
+TIMEOUT = float(os.environ.get("HF_HUB_DOWNLOAD_TIMEOUT") or 20)
+#: files read when a repo is opened, together (the loader reads them first)
+PREFETCH = ("config.json", "generation_config.json", "tokenizer_config.json")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9_.\-]+$")
+
+
+@dataclass(frozen=True)
+class RepoSpec:
+    repo_id: str
+    revision: str | None = None
+
+
+def parse_repo_spec(spec: str) -> RepoSpec | None:
+    """``org/name``, ``org/name@rev`` or a Hub URL -> RepoSpec; None when ``spec`` is none of those."""
+    s = spec.strip()
+    if "://" in s or s.startswith(tuple(h + "/" for h in DEFAULT_HOSTS)):
+        u = urlsplit(s if "://" in s else "https://" + s)
+        hosts = set(DEFAULT_HOSTS)
+        ep = os.environ.get("HF_ENDPOINT")
+        if ep:
+            hosts.add(urlsplit(ep).netloc)
+        if u.netloc not in hosts and u.hostname not in hosts:
+            return None
+        parts = [unquote(p) for p in u.path.split("/") if p]
+        if parts and parts[0] == "models":
+            parts = parts[1:]
+        if len(parts) < 2 or parts[0] in ("datasets", "spaces", "api"):
+            return None
+        rev = parts[3] if len(parts) >= 4 and parts[2] in ("tree", "blob", "resolve", "commit") else None
+        repo = f"{parts[0]}/{parts[1]}"
+        return RepoSpec(repo, rev) if _ID.match(repo) else None
+    rev = None
+    if "@" in s:
+        s, rev = s.split("@", 1)
+        if not rev:
+            return None
+    if not _ID.match(s) or ".." in s or "--" in s:
+        return None
+    return RepoSpec(s, rev)
+
+
+# ------------------------------------------------------------------------------------------------ environment
+
+@dataclass
+class HubEnv:
+    endpoint: str
+    cache_dir: str  #: huggingface_hub's file cache (HF_HUB_CACHE)
+    ckpt_cache: str  #: ckptscope's header cache
+    offline: bool
+    token: str | None
+
+    @classmethod
+    def current(cls, token: str | None = None) -> "HubEnv":
+        """Read the environment now (huggingface_hub's constants are frozen at its import)."""
+        from huggingface_hub import constants
+
+        env = os.environ
+        endpoint = (env.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+        hf_home = os.path.expanduser(env.get("HF_HOME") or constants.HF_HOME)
+        cache = os.path.expanduser(env.get("HF_HUB_CACHE") or (os.path.join(env["HF_HOME"], "hub")
+                                                                if env.get("HF_HOME") else constants.HF_HUB_CACHE))
+        ck = os.path.expanduser(env.get("CKPTSCOPE_CACHE") or os.path.join(hf_home, "ckptscope"))
+        off = env.get("HF_HUB_OFFLINE")
+        offline = (off.upper() in ("1", "ON", "YES", "TRUE")) if off is not None else bool(constants.HF_HUB_OFFLINE)
+        if token is None:
+            token = env.get("HF_TOKEN") or env.get("HUGGING_FACE_HUB_TOKEN")
+            if token is None:
+                tpath = env.get("HF_TOKEN_PATH") or os.path.join(hf_home, "token")
+                try:
+                    with open(tpath) as f:
+                        token = f.read().strip() or None
+                except OSError:
+                    token = None
+        return cls(endpoint, cache, ck, offline, token or None)
+
+
+def _unreachable_types():
+    import httpx2
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    return (httpx2.ConnectError, httpx2.ConnectTimeout, OfflineModeIsEnabled)
+
+
+def _transient_types():
+    import httpx2
+
+    return (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError)
+
+
+def _short(e: BaseException) -> str:
+    s = str(e).strip().splitlines()
+    return (s[0] if s else type(e).__name__)[:160]
+
+
+def _status(e: BaseException) -> int | None:
+    r = getattr(e, "response", None)
+    return getattr(r, "status_code", None)
+
+
+def _retry_after(e: BaseException) -> float | None:
+    r = getattr(e, "response", None)
+    v = r.headers.get("Retry-After") if r is not None else None
+    try:
+        return max(0.0, float(v)) if v is not None else None
+    except ValueError:
+        return None
+
+
+def _backoff(attempt: int, hint: float | None = None) -> None:
+    time.sleep(min(8.0, hint if hint is not None else 0.25 * (2 ** attempt)))
+
+
+class _Unreachable(Exception):
+    pass
+
+
+# ------------------------------------------------------------------------------------------------ the source
+
+class HubSource(Source):
+    kind = "hub"
+
+    def __init__(self, repo_id: str, requested: str | None, info, env: HubEnv, quiet: bool = True) -> None:
+        super().__init__()
+        self.repo_id = repo_id
+        self.requested_revision = requested
+        self.revision = info.sha
+        self.env = env
+        self.quiet = quiet
+        self.display = repo_id
+        self.info = info
+        self.gated = info.gated
+        self._files: dict[str, int | None] = {}
+        for s in info.siblings or []:
+            size = s.lfs.size if s.lfs is not None else s.size
+            self._files[s.rfilename] = size
+        self._text: dict[str, bytes] = {}
+        self._errors: dict[str, CkptError] = {}
+        self._lock = threading.Lock()
+        self._header_cache_written = False
+        self.header_method = None
+        self.header_bytes = 0  #: 8 + header length, summed over the shards read with ranged requests
+        self.notes.append(f"{repo_id} @ {requested or 'main'} is commit {self.revision}")
+
+    # --- opening --------------------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, spec: str, revision: str | None = None, token: str | None = None, offline: bool | None = None,
+             quiet: bool = True) -> Source:
+        rs = parse_repo_spec(spec)
+        if rs is None:
+            raise SourceError("not a Hub repo id (expected ORG/NAME, ORG/NAME@REVISION or a huggingface.co URL)", spec)
+        if revision and rs.revision and revision != rs.revision:
+            raise SourceError(f"two revisions given (@{rs.revision} and --revision {revision})", spec)
+        rev = revision or rs.revision
+        env = HubEnv.current(token)
+        if offline or env.offline:
+            why = "offline mode (--offline)" if offline else "offline mode (HF_HUB_OFFLINE is set)"
+            return open_offline(rs.repo_id, rev, env, why, quiet=quiet)
+        try:
+            info, reqs, nbytes = _model_info(rs.repo_id, rev, env)
+        except _Unreachable as e:
+            return open_offline(rs.repo_id, rev, env, f"the Hub at {env.endpoint} cannot be reached ({e})",
+                                quiet=quiet, network=True)
+        src = cls(rs.repo_id, rev, info, env, quiet=quiet)
+        src.stats.requests += reqs
+        src.stats.bytes += nbytes
+        src._check_weights()
+        src._prefetch()
+        return src
+
+    def _check_weights(self) -> None:
+        names = list(self._files)
+        if any("/" not in n and n.endswith(".safetensors") for n in names):
+            return
+        at = f"{self.repo_id}@{self.revision[:7]}"
+        sub = sorted({n.split("/")[0] + "/" for n in names if "/" in n and n.endswith(".safetensors")})
+        by_ext: dict[str, int] = {}
+        for n in names:
+            for ext in (".bin", ".pt", ".pth", ".ckpt", ".gguf", ".onnx", ".h5", ".msgpack", ".pkl", ".npz"):
+                if n.endswith(ext):
+                    by_ext[ext] = by_ext.get(ext, 0) + 1
+        found = ", ".join(f"{k} x{v}" for k, v in sorted(by_ext.items()))
+        if sub:
+            msg = f"no safetensors weights at the top level; safetensors only under {', '.join(sub[:5])}"
+        elif found:
+            msg = f"no safetensors weights: the repo has {found} (ckptscope reads safetensors headers only)"
+        else:
+            msg = f"no weight files at all ({len(names)} files: {', '.join(sorted(names)[:6])}" + \
+                  (", ..." if len(names) > 6 else "") + ")"
+        raise SourceError(msg, at)
+
+    # --- files ------------------------------------------------------------------------------------------------
+    def list_files(self) -> dict[str, int | None]:
+        return dict(self._files)
+
+    def _index_name(self) -> str | None:
+        idx = sorted(f for f in self._files if "/" not in f and f.endswith(".safetensors.index.json"))
+        if "model.safetensors.index.json" in idx:
+            return "model.safetensors.index.json"
+        return idx[0] if idx else None
+
+    def _prefetch(self) -> None:
+        want = [f for f in PREFETCH if f in self._files]
+        idx = self._index_name()
+        if idx:
+            want.append(idx)
+        if not want:
+            return
+        with ThreadPoolExecutor(max_workers=len(want)) as ex:
+            futs = {ex.submit(self._download, f): f for f in want}
+            for fut in as_completed(futs):
+                try:
+                    fut.result()
+                except CkptError as e:
+                    if "gated" in e.message or "not found" in e.message.split(";")[0]:
+                        raise
+                    self._errors[futs[fut]] = e
+
+    def _download(self, path: str) -> bytes:
+        """A small file through the huggingface_hub cache (no request at all when it is cached)."""
+        from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+        with self._lock:
+            if path in self._text:
+                return self._text[path]
+        cached = try_to_load_from_cache(self.repo_id, path, cache_dir=self.env.cache_dir, revision=self.revision)
+        if isinstance(cached, str):
+            with open(cached, "rb") as f:
+                data = f.read()
+        else:
+            last: BaseException | None = None
+            for attempt in range(MAX_TRIES):
+                try:
+                    with self._lock:
+                        self.stats.requests += 2  # HEAD (metadata) + GET
+                    p = hf_hub_download(self.repo_id, path, revision=self.revision, cache_dir=self.env.cache_dir,
+                                        endpoint=self.env.endpoint, token=self.env.token or False,
+                                        etag_timeout=TIMEOUT)
+                    with open(p, "rb") as f:
+                        data = f.read()
+                    with self._lock:
+                        self.stats.bytes += len(data)
+                    break
+                except Exception as e:  # noqa: BLE001 - translated below
+                    last = e
+                    if _status(e) in RETRY_STATUS or isinstance(e, _transient_types()):
+                        if attempt < MAX_TRIES - 1:
+                            _backoff(attempt, _retry_after(e))
+                            continue
+                    raise self._translate(e, path) from None
+            else:  # pragma: no cover
+                raise self._translate(last, path) from None
+        with self._lock:
+            self._text[path] = data
+        return data
+
+    def read_file(self, path: str) -> bytes:
+        if path in self._errors:
+            raise self._errors[path]
+        if path not in self._files:
+            raise SourceError("file not found in the repo", f"{self.repo_id}/{path}")
+        fresh = path not in self._text
+        data = self._download(path)
+        if fresh and path == "tokenizer.json":
+            self.notes.append(f"tokenizer.json ({len(data):,} bytes) fetched for the tokenizer check "
+                              "(--no-tokenizer skips it)")
+        return data
+
+    def _translate(self, e: BaseException, what: str | None = None) -> CkptError:
+        return translate_error(e, self.repo_id, self.requested_revision, self.env, what)
+
+    # --- headers ----------------------------------------------------------------------------------------------
+    def read_headers(self, paths: list[str], strict: bool = True) -> list[HeaderInfo]:
+        if not paths:
+            return []
+        out = None
+        if len(paths) > 1 and self.requested_revision in (None, "main") and self._index_name():
+            out = self._sharded_metadata(paths, strict)
+        if out is None:
+            out = self._ranged(paths, strict)
+        self._save_header_cache(out)
+        return out
+
+    def _headers(self) -> dict:
+        h = getattr(self, "_hdrs", None)
+        if h is None:
+            from huggingface_hub.utils import build_hf_headers
+
+            from .. import __version__
+
+            h = self._hdrs = build_hf_headers(token=self.env.token or False, library_name="ckptscope",
+                                              library_version=__version__)
+        return dict(h)
+
+    def _sharded_metadata(self, paths: list[str], strict: bool) -> list[HeaderInfo] | None:
+        """Every shard header in one request (the Hub serves it for the default branch)."""
+        import json
+
+        from huggingface_hub import get_session
+
+        from .snapshot import header_from_object, header_len_from_size
+
+        idx = self._index_name()
+        url = f"{self.env.endpoint}/api/models/{self.repo_id}/safetensors-metadata/{quote(idx, safe='/')}"
+        for attempt in range(MAX_TRIES):
+            with self._lock:
+                self.stats.requests += 1
+            try:
+                r = get_session().get(url, headers=self._headers(), timeout=TIMEOUT)
+            except _transient_types():
+                if attempt < MAX_TRIES - 1:
+                    _backoff(attempt)
+                    continue
+                return None
+            with self._lock:
+                self.stats.bytes += len(r.content)
+            if r.status_code in RETRY_STATUS and attempt < MAX_TRIES - 1:
+                _backoff(attempt)
+                continue
+            break
+        if r.status_code != 200:
+            return None
+        commit = r.headers.get("X-Repo-Commit")
+        if commit and commit != self.revision:
+            return None  # main moved since we resolved it: read the shards of our commit instead
+        try:
+            content = json.loads(r.content)
+            headers = content["headers"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(headers, dict) or not all(p in headers for p in paths):
+            return None
+        out = []
+        for p in paths:
+            size = self._files.get(p)
+            obj = headers[p]
+            out.append(header_from_object(obj, p, size, header_len_from_size(obj, size), strict=strict))
+        self.header_method = "sharded-metadata"
+        self.notes.append(f"{len(paths)} shard headers read in 1 request (the Hub's sharded-metadata endpoint)")
+        return out
+
+    # ranged reads
+    def _estimate(self, paths: list[str]) -> dict[str, tuple[int, int]]:
+        """Per shard: (sum of tensor-name lengths, tensor count) from the index; empty when there is none."""
+        import json
+
+        idx = self._index_name()
+        if not idx:
+            return {}
+        try:
+            wm = json.loads(self.read_file(idx)).get("weight_map") or {}
+        except (CkptError, ValueError, AttributeError):
+            return {}
+        est: dict[str, list[int]] = {}
+        for name, shard in wm.items():
+            if isinstance(shard, str):
+                e = est.setdefault(shard, [0, 0])
+                e[0] += len(json.dumps(name)) - 2
+                e[1] += 1
+        return {k: (v[0], v[1]) for k, v in est.items()}
+
+    def _single_guess(self) -> int:
+        """First-read size for a file with no index: from the layer and expert counts in config.json."""
+        import json
+
+        try:
+            cfg = json.loads(self._text.get("config.json") or b"{}")
+            cfg = cfg.get("text_config", cfg) if isinstance(cfg.get("text_config"), dict) else cfg
+            L = next((cfg[k] for k in ("num_hidden_layers", "n_layer", "num_layers", "n_layers")
+                      if isinstance(cfg.get(k), int)), 32)
+            E = next((cfg[k] for k in ("num_local_experts", "num_experts", "n_routed_experts")
+                      if isinstance(cfg.get(k), int)), 0)
+        except (ValueError, AttributeError, TypeError):
+            L, E = 32, 0
+        L, E = min(max(L, 1), 1000), min(max(E, 0), 1024)
+        return int((L * (16 + 3 * E) + 16) * 120 * 1.1) + 1024
+
+    def _ranged(self, paths: list[str], strict: bool) -> list[HeaderInfo]:
+        from huggingface_hub import hf_hub_url
+
+        est = self._estimate(paths)
+        per_entry = [88.0]  # bytes of JSON per tensor besides its name; calibrated on the first shard
+        meta = [64]
+
+        def guess(p: str) -> int:
+            size = self._files.get(p) or 0
+            if p in est:
+                names, count = est[p]
+                g = 8 + meta[0] + names + per_entry[0] * count
+                g = int(g * 1.02) + 24  # measured: no second reads, 2-8% over on real-shaped repos
+            else:
+                g = self._single_guess()
+            return max(64, min(g, size)) if size else max(64, g)
+
+        def fetch(p: str) -> tuple[HeaderInfo, bytes]:
+            url = hf_hub_url(self.repo_id, p, revision=self.revision, endpoint=self.env.endpoint)
+            size = self._files.get(p)
+            first = self._range(url, p, 0, guess(p), size)
+            if first.startswith(LFS_MAGIC):
+                raise SourceError("is a git-LFS pointer file, not tensor data (the weights were never uploaded)", p)
+            n = header_length(first[:8], p, size)
+            data = first
+            if 8 + n > len(first):
+                data = first + self._range(url, p, len(first), 8 + n, size)
+            with self._lock:
+                self.header_bytes += 8 + n
+            return parse_header(data[: 8 + n], p, size, strict=strict), data
+
+        results: dict[str, HeaderInfo] = {}
+        # first shard alone: learn the JSON bytes per tensor of this repo's headers
+        h0, _ = fetch(paths[0])
+        results[paths[0]] = h0
+        if paths[0] in est and h0.tensors:
+            names, count = est[paths[0]]
+            import json
+
+            mlen = len(json.dumps({"__metadata__": h0.metadata}, separators=(",", ":"))) if h0.metadata else 0
+            per_entry[0] = max(40.0, (h0.header_len - names - mlen) / max(1, count))
+            meta[0] = mlen + 16
+        rest = paths[1:]
+        if rest:
+            progress = None
+            if not self.quiet and len(paths) >= PROGRESS_MIN_SHARDS and sys.stderr.isatty():
+                from rich.console import Console
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+                progress = Progress(TextColumn("reading headers"), BarColumn(), MofNCompleteColumn(),
+                                    TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+                task = progress.add_task("headers", total=len(paths), completed=1)
+                progress.start()
+            try:
+                with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(rest))) as ex:
+                    futs = {ex.submit(fetch, p): p for p in rest}
+                    try:
+                        for fut in as_completed(futs):
+                            results[futs[fut]] = fut.result()[0]
+                            if progress is not None:
+                                progress.advance(task)
+                    except BaseException:
+                        for f in futs:
+                            f.cancel()
+                        raise
+            finally:
+                if progress is not None:
+                    progress.stop()
+        self.header_method = "ranged"
+        self.notes.append(f"{len(paths)} safetensors header{'s' * (len(paths) > 1)} read with ranged requests "
+                          f"({self.stats.requests} requests, {self.stats.bytes:,} bytes in all)")
+        return [results[p] for p in paths]
+
+    def _range(self, url: str, path: str, start: int, end: int, size: int | None) -> bytes:
+        """Bytes [start, end) of a file: one ranged GET (retried), read only as far as needed even when the
+        server ignores Range and sends the whole file."""
+        from huggingface_hub import get_session
+        from huggingface_hub.utils import hf_raise_for_status
+
+        need = end - start
+        headers = {**self._headers(), "Range": f"bytes={start}-{end - 1}", "Accept-Encoding": "identity"}
+        last = ""
+        for attempt in range(MAX_TRIES):
+            with self._lock:
+                self.stats.requests += 1
+            got = 0
+            try:
+                with get_session().stream("GET", url, headers=headers, timeout=TIMEOUT) as r:
+                    if r.status_code in RETRY_STATUS and attempt < MAX_TRIES - 1:
+                        hint = r.headers.get("Retry-After")
+                        r.close()
+                        _backoff(attempt, float(hint) if hint and hint.isdigit() else None)
+                        continue
+                    if r.status_code >= 400:
+                        r.read()
+                        hf_raise_for_status(r)
+                    skip = 0
+                    if r.status_code == 206:
+                        m = re.match(r"bytes (\d+)-(\d+)/(\d+|\*)", r.headers.get("Content-Range", ""))
+                        if m is None or int(m.group(1)) != start:
+                            raise SourceError(f"the server answered bytes {r.headers.get('Content-Range')!r} to a "
+                                              f"request for bytes={start}-{end - 1} (lying range response)", path)
+                        if size is not None and m.group(3) != "*" and int(m.group(3)) != size:
+                            raise SourceError(f"the server says the file has {m.group(3)} bytes, the repo listing "
+                                              f"{size:,}", path)
+                    elif r.status_code == 200:
+                        skip = start  # the whole file from byte 0: read to `end`, then hang up
+                        if attempt == 0 and start == 0:
+                            with self._lock:
+                                if not any("ignored the Range" in n for n in self.notes):
+                                    self.notes.append("the server ignored the Range header (sent whole files); "
+                                                      "ckptscope read only the header bytes and closed each stream")
+                    else:
+                        raise SourceError(f"unexpected HTTP {r.status_code} for a ranged read", path)
+                    buf = bytearray()
+                    want = skip + need
+                    for chunk in r.iter_bytes():
+                        got += len(chunk)
+                        buf += chunk
+                        if len(buf) >= want:
+                            break
+                    with self._lock:
+                        self.stats.bytes += got
+                    if len(buf) >= want:
+                        return bytes(buf[skip:want])
+                    avail = (size - start) if size is not None else None
+                    if avail is not None and len(buf) - skip >= avail:
+                        return bytes(buf[skip:])  # the file really ends here; the parser will say so
+                    last = f"truncated range response: {len(buf) - skip:,} of {need:,} bytes"
+            except _transient_types() as e:
+                with self._lock:
+                    self.stats.bytes += got
+                last = f"connection failed while reading the header ({_short(e)})"
+            except CkptError:
+                raise
+            except Exception as e:  # noqa: BLE001 - HTTP errors from hf_raise_for_status
+                raise self._translate(e, path) from None
+            if attempt < MAX_TRIES - 1:
+                _backoff(attempt)
+        raise SourceError(f"{last} after {MAX_TRIES} tries", path)
+
+    # --- cache ------------------------------------------------------------------------------------------------
+    def _save_header_cache(self, headers: list[HeaderInfo]) -> None:
+        """Keep what was read (headers, file list, small files) for --offline later. Best effort."""
+        from . import snapshot
+
+        try:
+            d = os.path.join(self.env.ckpt_cache, self.repo_id.replace("/", "--"))
+            os.makedirs(os.path.join(d, "refs"), exist_ok=True)
+            texts = {k: v for k, v in self._text.items() if snapshot.is_text_file(k)}
+            snap = snapshot.build(source={"kind": "hub", "name": self.repo_id, "revision": self.revision,
+                                          "endpoint": self.env.endpoint},
+                                  files=self._files, text_files=texts, headers=headers, tokenizer=None,
+                                  provenance={"kind": "read", "note": f"headers read from {self.env.endpoint}"})
+            snapshot.write(snap, os.path.join(d, f"{self.revision}.ckpt.gz"), level=1, pretty=False)
+            ref = self.requested_revision or "main"
+            if ref != self.revision and "/" not in ref and ".." not in ref:
+                with open(os.path.join(d, "refs", ref), "w") as f:
+                    f.write(self.revision)
+        except (OSError, CkptError):
+            pass
+
+    def describe(self) -> dict:
+        d = super().describe()
+        d["endpoint"] = self.env.endpoint
+        d["requested_revision"] = self.requested_revision or "main"
+        d["header_method"] = self.header_method
+        return d
+
+
+# ------------------------------------------------------------------------------------------------ model info
+
+def _model_info(repo_id: str, rev: str | None, env: HubEnv):
+    """(ModelInfo, requests, bytes) with retries; translated errors; _Unreachable when there is no network."""
+    from huggingface_hub import get_session
+    from huggingface_hub.hf_api import ModelInfo
+    from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
+
+    from .. import __version__
+
+    url = f"{env.endpoint}/api/models/{repo_id}" + (f"/revision/{quote(rev, safe='')}" if rev else "")
+    headers = build_hf_headers(token=env.token or False, library_name="ckptscope", library_version=__version__)
+    reqs = nbytes = 0
+    for attempt in range(MAX_TRIES):
+        reqs += 1
+        try:
+            r = get_session().get(url, headers=headers, params={"blobs": True}, timeout=TIMEOUT)
+            nbytes += len(r.content)
+            if r.status_code in RETRY_STATUS and attempt < MAX_TRIES - 1:
+                hint = r.headers.get("Retry-After")
+                _backoff(attempt, float(hint) if hint and hint.isdigit() else None)
+                continue
+            hf_raise_for_status(r)
+            data = r.json()
+            if not isinstance(data, dict) or "sha" not in data:
+                raise SourceError(f"{url} did not answer like a Hub (no commit sha in the model info); "
+                                  "check HF_ENDPOINT", repo_id)
+            return ModelInfo(**data), reqs, nbytes
+        except _unreachable_types() as e:
+            raise _Unreachable(_short(e)) from None
+        except _transient_types() as e:
+            if attempt < MAX_TRIES - 1:
+                _backoff(attempt)
+                continue
+            raise _Unreachable(_short(e)) from None
+        except CkptError:
+            raise
+        except ValueError as e:
+            raise SourceError(f"{url} did not answer JSON ({_short(e)}); check HF_ENDPOINT", repo_id) from None
+        except Exception as e:  # noqa: BLE001
+            raise translate_error(e, repo_id, rev, env) from None
+    raise SourceError("the Hub kept failing", repo_id)  # pragma: no cover
+
+
+def translate_error(e: BaseException, repo_id: str, rev: str | None, env: HubEnv, what: str | None = None) -> CkptError:
+    """One line a person can act on, for every error huggingface_hub raises."""
+    from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError,
+                                        RemoteEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError)
+
+    login = "log in with `hf auth login` or set HF_TOKEN"
+    page = f"{env.endpoint}/{repo_id}"
+    if isinstance(e, GatedRepoError):
+        if env.token:
+            return SourceError(f"gated repo and your token has no access yet: request it at {page}", repo_id)
+        return SourceError(f"gated repo: accept its conditions at {page}, then {login}", repo_id)
+    if isinstance(e, RevisionNotFoundError):
+        refs = _list_refs(repo_id, env)
+        return SourceError(f"revision {rev!r} not found" + (f" (branches: {', '.join(refs)})" if refs else ""),
+                           repo_id)
+    if isinstance(e, RemoteEntryNotFoundError):
+        return SourceError("file not found in the repo", f"{repo_id}/{what}" if what else repo_id)
+    if isinstance(e, RepositoryNotFoundError):
+        if env.token:
+            return SourceError("repository not found on the Hub (or your token cannot see it)", repo_id)
+        return SourceError(f"repository not found on the Hub (if it is private or gated, {login})", repo_id)
+    if isinstance(e, LocalEntryNotFoundError) or isinstance(e, _unreachable_types()):
+        return SourceError(f"cannot reach the Hub at {env.endpoint} to read {what or 'the repo'}; use --offline "
+                           "with a cached repo, or a snapshot file (ckptscope snapshot)", repo_id)
+    if isinstance(e, HfHubHTTPError):
+        st = _status(e)
+        if st in (401, 403):
+            return SourceError(f"access denied (HTTP {st}); {login}", repo_id)
+        return SourceError(f"the Hub answered HTTP {st} for {what or 'the repo'}" +
+                           (" after retries" if st in RETRY_STATUS else ""), repo_id)
+    if isinstance(e, _transient_types()):
+        return SourceError(f"connection to {env.endpoint} failed ({_short(e)})", repo_id)
+    if isinstance(e, CkptError):
+        return e
+    return SourceError(f"{type(e).__name__}: {_short(e)}", repo_id)
+
+
+def _list_refs(repo_id: str, env: HubEnv) -> list[str]:
+    try:
+        from huggingface_hub import HfApi
+
+        refs = HfApi(endpoint=env.endpoint, token=env.token or False).list_repo_refs(repo_id)
+        return sorted(b.name for b in refs.branches)[:8] + sorted(t.name for t in refs.tags)[:8]
+    except Exception:  # noqa: BLE001 - only a hint
+        return []
+
+
+# ------------------------------------------------------------------------------------------------ offline
+
+def open_offline(repo_id: str, rev: str | None, env: HubEnv, why: str, *, quiet: bool = True,
+                 network: bool = False) -> Source:
+    """No network: the huggingface_hub cache with the weights, ckptscope's header cache, then the catalog."""
+    sha = _cached_commit(repo_id, rev, env)
+    if sha:
+        snap_dir = os.path.join(env.cache_dir, "models--" + repo_id.replace("/", "--"), "snapshots", sha)
+        if os.path.isdir(snap_dir) and _has_weights(snap_dir):
+            from .local import LocalSource
+
+            src = LocalSource(snap_dir)
+            src.kind = "hub-cache"
+            src.display = repo_id
+            src.revision = sha
+            src.notes.append(f"{why}: read from the Hugging Face cache ({snap_dir})")
+            return src
+        path = os.path.join(env.ckpt_cache, repo_id.replace("/", "--"), f"{sha}.ckpt.gz")
+        if os.path.isfile(path):
+            return CachedHubSource(path, repo_id, env, why)
+    from . import catalog
+
+    entry = catalog.find(repo_id)
+    if entry is not None and (rev in (None, "main") or rev == entry.revision):
+        return catalog.open_entry(entry, why)
+    hint = ("once it has been read online, --offline uses the cache; or inspect a snapshot file "
+            "(`ckptscope snapshot REPO -o FILE` on a machine online)")
+    names = catalog.names()
+    if names:
+        hint += f"; bundled: {', '.join(names[:4])}" + (", ..." if len(names) > 4 else "")
+    if network:
+        raise SourceError(f"{why}, and the repo is neither cached nor in the bundled catalog; {hint}", repo_id)
+    raise SourceError(f"{why}: not in the local caches nor in the bundled catalog; {hint}", repo_id)
+
+
+def _cached_commit(repo_id: str, rev: str | None, env: HubEnv) -> str | None:
+    if rev and _COMMIT.match(rev):
+        return rev
+    ref = rev or "main"
+    if ".." in ref:
+        return None
+    for base in (os.path.join(env.cache_dir, "models--" + repo_id.replace("/", "--")),
+                 os.path.join(env.ckpt_cache, repo_id.replace("/", "--"))):
+        p = os.path.join(base, "refs", *ref.split("/"))
+        try:
+            with open(p) as f:
+                sha = f.read().strip()
+            if _COMMIT.match(sha):
+                return sha
+        except OSError:
+            continue
+    return None
+
+
+def _has_weights(folder: str) -> bool:
+    import json
+
+    names = os.listdir(folder)
+    idx = [n for n in names if n.endswith(".safetensors.index.json")]
+    if idx:
+        try:
+            with open(os.path.join(folder, sorted(idx)[0])) as f:
+                shards = set(json.load(f)["weight_map"].values())
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return False
+        return bool(shards) and all(os.path.isfile(os.path.join(folder, s)) for s in shards)
+    return any(n.endswith(".safetensors") and os.path.isfile(os.path.join(folder, n)) for n in names)
+
+
+from .snapshot import SnapshotSource  # noqa: E402 - after the Hub helpers it needs none of
+
+
+class CachedHubSource(SnapshotSource):
+    """Headers saved by an earlier online read; small files from the snapshot or the huggingface_hub cache."""
+
+    kind = "hub-cache"
+
+    def __init__(self, path: str, repo_id: str, env: HubEnv, why: str) -> None:
+        super().__init__(path)
+        self.repo_id = repo_id
+        self.env = env
+        self.display = repo_id
+        self.notes.append(f"{why}: headers from ckptscope's cache (read {self.snap.get('created')} from "
+                          f"{self.origin.get('endpoint', '?')} at commit {self.revision})")
+
+    def tokenizer_info(self):
+        return None  # read the tokenizer files (from the huggingface_hub cache) as usual
+
+    def read_file(self, path: str) -> bytes:
+        try:
+            return super().read_file(path)
+        except SourceError:
+            pass
+        from huggingface_hub import try_to_load_from_cache
+
+        p = try_to_load_from_cache(self.repo_id, path, cache_dir=self.env.cache_dir, revision=self.revision)
+        if isinstance(p, str):
+            with open(p, "rb") as f:
+                return f.read()
+        raise SourceError("not in the local cache (offline)", f"{self.repo_id}/{path}")
