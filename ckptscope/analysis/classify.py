@@ -106,6 +106,17 @@ def _template(tmpl: str) -> tuple[str, int | None, str | None, int | None, bool]
     return component_of(tmpl), layer_slot, stack, expert_slot, bool(MTP_PAT.search(tmpl))
 
 
+def layer_of(name: str) -> str | None:
+    """The layer key of a tensor name ("12", "encoder.3"), or None outside the layer stacks."""
+    nums = _NUM.findall(name)
+    if not nums:
+        return None
+    _, slot, stack, _, _ = _template(_NUM.sub("#", name))
+    if slot is None:
+        return None
+    return f"{stack}.{int(nums[slot])}" if stack else str(int(nums[slot]))
+
+
 def classify(name: str, config: ModelConfig | None = None, mtp_start: int | None = None) -> Placement:
     nums = _NUM.findall(name)
     comp, layer_slot, stack, expert_slot, mtp_name = _template(_NUM.sub("#", name) if nums else name)

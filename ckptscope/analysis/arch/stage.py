@@ -23,7 +23,7 @@ def _human(n: float) -> str:
 def _components(tensors, config) -> list[tuple]:
     """[(tensor, component, is_mtp, layer, params)] for predicted tensors (component known: no regexes) or real
     ones (classified by name). One pass; callers share the list."""
-    from ..classify import LAYER_PAT
+    from ..classify import layer_of
 
     mtp_start = config.num_hidden_layers if config is not None and config.num_nextn_predict_layers else None
     out = []
@@ -31,8 +31,7 @@ def _components(tensors, config) -> list[tuple]:
     for t in tensors:
         comp = getattr(t, "component", None)
         if comp is not None:
-            m = LAYER_PAT.search(t.name)
-            layer = (f"{m.group(1)}.{m.group(2)}" if m.group(1) else m.group(2)) if m else None
+            layer = layer_of(t.name)
             f = 2 if (t.dtype == "U8" and t.name.endswith("_blocks")) else 1
             app((t, comp, comp == MTP, layer, math.prod(t.shape) * f))
         else:
