@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from . import classify as C
 
@@ -223,17 +224,27 @@ def detect_scheme(ck) -> dict | None:
 
 def report_stage(ck, report) -> None:
     """Add ``sections["quantization"]`` for a checkpoint that is already quantized (scheme, real size, parameters)."""
-    if not ck.tensors:
-        return
-    sch = detect_scheme(ck)
+    tensors, basis = ck.tensors, "headers"
+    if not tensors:
+        cfg = ck.config
+        if cfg is None or not cfg.quantization_config:
+            return
+        try:
+            from .arch import predict_inventory
+        except ImportError:
+            return
+        tensors, basis = (predict_inventory(cfg) or []), "config"
+        if not tensors:
+            return
+    sch = detect_scheme(SimpleNamespace(config=ck.config, tensors=tensors))
     if sch is None:
         return
-    stored = sum(t.nbytes for t in ck.tensors)
-    elements = sum(t.numel for t in ck.tensors)
+    stored = sum(t.nbytes for t in tensors)
+    elements = sum(t.numel for t in tensors)
     side_b = side_n = 0
     logical = 0
     by_dtype: dict[str, dict] = {}
-    for t in ck.tensors:
+    for t in tensors:
         comp = C.component_of(t.name)
         b = by_dtype.setdefault(t.dtype, {"tensors": 0, "elements": 0, "bytes": 0})
         b["tensors"] += 1
@@ -246,6 +257,7 @@ def report_stage(ck, report) -> None:
         logical += t.numel * C.packing_factor(t.name, t.dtype, ck.config)
     report.sections["quantization"] = {
         "scheme": sch,
+        "basis": basis,  #: "headers" (real stored size) or "config" (predicted by the architecture rules)
         "stored_bytes": stored,
         "stored_elements": elements,
         "logical_parameters": logical,
