@@ -129,7 +129,7 @@ def _predictor():
 
 
 # Later stages add sections to the report: each module exposes ``report_stage(ck, report)``.
-STAGE_MODULES = ("ckptscope.analysis.arch",)
+STAGE_MODULES = ("ckptscope.analysis.arch", "ckptscope.analysis.quant")
 
 
 def _stages():
