@@ -85,7 +85,7 @@ def parse_one(text: str) -> GPU:
         for p, g in PRESETS.items():
             if p.replace("-", "") == k.replace("-", ""):
                 return g
-    m = _SIZE.match(k.replace("-", ""))
+    m = _SIZE.match(k)
     if m:
         n = float(m.group(1))
         unit = m.group(2)

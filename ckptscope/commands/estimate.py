@@ -86,7 +86,7 @@ def run(args) -> int:
         except ValueError:
             raise CkptError(f"cannot read size {args.overhead!r}", "--overhead") from None
     gpus = parse_gpus(args.gpus) if args.gpus else []
-    ck = open_from_args(args, tokenizer=False)
+    ck = open_from_args(args, strict=False, tokenizer=False)
     if ck.config is None:
         raise CkptError("no config.json: the memory planner needs layers, heads and context", ck.source.display)
     section, quantopts = _quant_section(args, ck)
@@ -103,6 +103,10 @@ def run(args) -> int:
                    checkpointing=args.checkpointing, quant_bytes=qbytes)
     result = plan(ck, opts)
     result["source"] = ck.source.display
+    if ck.problems:
+        result["assumptions"].append(f"{len(ck.problems)} problem(s) in the checkpoint's headers/index (first: "
+                                     f"{ck.problems[0].file}: {ck.problems[0].message}); sizes are what the headers "
+                                     "declare; run `ckptscope check`")
     if section:
         result["quantization"] = section
     if args.format == "json":
@@ -161,7 +165,9 @@ def render_text(r: dict) -> str:
     if "fits" in inf:
         L.append(f"  on {r['gpus']['spec']}: " + _fitline(inf))
         mc = inf.get("max_context")
-        if mc:
+        if mc and mc["tokens"] is None:
+            L.append(f"  largest context that fits: {mc['note']}")
+        elif mc:
             L.append(f"  largest context that fits: {mc['tokens']:,} tokens" + (
                 f" (model limit {r['context']['max_position_embeddings']:,})"
                 if r["context"].get("max_position_embeddings") and mc["tokens"] > r["context"]["max_position_embeddings"]

@@ -335,9 +335,13 @@ def context_info(config: ModelConfig) -> dict:
         if (config.model_type or "") in ("t5", "mt5", "umt5"):
             lines.append("T5 uses relative position buckets, so n_positions is a training convention, not a hard "
                          "limit; memory and quality set the real one")
+    elif (config.model_type or "").lower() in ENCODER_ONLY:
+        if mp:
+            lines.append(f"encoder-only: one input of up to {mp:,} tokens (max_position_embeddings), nothing generated")
     elif mp:
+        gen = 1024 if mp > 4096 else mp // 4
         lines.append(f"prompt + generated tokens share one window of {mp:,} positions (max_position_embeddings): "
-                     f"a {mp - 1024:,}-token prompt leaves room for 1,024 new tokens")
+                     f"a {mp - gen:,}-token prompt leaves room for {gen:,} new tokens")
     rs = config.rope_scaling
     if rs:
         rtype = rs.get("rope_type") or rs.get("type")

@@ -136,6 +136,9 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     if kvd in ("q8_0", "q4_0"):
         kv["notes"].append(f"{kvd}: blocks of 32 values with one fp16 scale each "
                            f"({KV_DTYPES[kvd][0]} bytes per 32 values), each token's row rounded up to whole blocks")
+    if mp and ctx > mp:
+        assumptions.append(f"WARNING: context {ctx:,} exceeds max_position_embeddings {mp:,}: the model was not "
+                           "trained for it (memory shown anyway)")
     assumptions.append(f"KV cache dtype {kvd}; context {ctx:,} tokens per sequence (prompt + generated), batch "
                        f"{o.batch}")
 
@@ -168,7 +171,9 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
                      f"{overhead / GiB:.2f} GiB overhead" + (
                          f"; the model's own limit is {mp:,}" if mp and mc > mp else ""))}
         if mc >= 1 << 34:
-            inference["max_context"]["note"] = "the cache stops growing (sliding/state layers only): any context fits"
+            inference["max_context"]["tokens"] = None
+            inference["max_context"]["note"] = ("no cache that grows with the context (encoder-only, or sliding/state "
+                                                "layers only): memory does not limit the context")
     # ---- quantized weights
     if o.quant_bytes:
         frac = (w["per_gpu"] / w["total"]) if w["total"] else 1.0
