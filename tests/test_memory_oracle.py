@@ -36,8 +36,9 @@ def test_kv_cache_matches_transformers(gv, case):
     gv.run_infer(name, cfg, kind, o, "cpu", rows, lambda m: None)
     got = {r[2]: (r[3], r[4]) for r in rows}
     w_meas, w_est = got["weights"]
-    # measured includes non-persistent buffers (rotary inv_freq, ...) that no checkpoint stores: a few bytes
-    assert 0 <= w_meas - w_est <= 256
+    # a few bytes apart: non-persistent buffers (rotary inv_freq) exist only in the model; fp32 router biases
+    # that real checkpoints store are cast to bf16 with the rest of the model here
+    assert abs(w_meas - w_est) <= 256
     # after the prefill transformers keeps whole-prefill storage for sliding layers (policy "full"); after one
     # decode step only the window remains (policy "window"). The estimate must match within 1%
     # (transformers keeps sliding_window - 1 tokens, and small bookkeeping tensors)

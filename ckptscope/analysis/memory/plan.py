@@ -91,6 +91,14 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     params = C.param_counts(tensors, cfg)
     weights = {"basis": basis, "bytes": w["total"], "parameters": params["total"], "per_gpu": w["per_gpu"],
                "tensor_parallel": tp}
+    if cfg.num_nextn_predict_layers:
+        from ..breakdown import summarize
+
+        mtp = summarize(tensors, cfg)["parameters"]["mtp"]
+        if mtp:
+            weights["mtp_parameters"] = mtp
+            assumptions.append(f"weights include {mtp:,} parameters of multi-token-prediction layers, which engines "
+                               "load only for speculative decoding")
     if basis == "approximate":
         assumptions.append("weights: no safetensors headers and no architecture rules for this family: tensor list "
                            "approximated from config.json (standard decoder / T5 layouts)")
@@ -224,7 +232,8 @@ def _moe(tensors, cfg: ModelConfig) -> dict | None:
     if not act:
         return None
     return {"experts": act["experts"], "experts_per_token": act["experts_per_token"],
-            "parameters_in_memory": s["weights"], "parameters_active_per_token": act["total"],
+            "parameters_in_memory": s["main"], "parameters_active_per_token": act["total"],
+            "mtp_parameters": s["mtp"],
             "forward_flops_per_token": 2 * act["total"],
             "note": ("memory holds every expert; each token computes with only its top-k experts. Size GPUs by "
                      "parameters_in_memory, compute and speed by parameters_active_per_token (about 2 FLOPs per "
