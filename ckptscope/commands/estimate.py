@@ -174,7 +174,8 @@ def render_text(r: dict) -> str:
                 else ""))
     for name, q in (inf.get("quantized") or {}).items():
         L.append(f"  with {name} weights: {_b(q['weights_per_gpu'])} weights, total {_b(q['total_per_gpu'])}"
-                 + (f" -> {_fitline(q)}" if "fits" in q else ""))
+                 + (f" -> {_fitline(q)}" if "fits" in q else "")
+                 + (f"; largest context {q['max_context']:,} tokens" if q.get("max_context") else ""))
     if "weights" in w and "split" in w:
         L.append(f"  split: {w['split']['rule']}")
     tr = r.get("training")

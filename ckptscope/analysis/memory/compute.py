@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 from ...readers.config import ModelConfig
-from ..classify import ATTENTION, BUFFER, EMBEDDING, EXPERTS, LM_HEAD, MLP, MTP, QUANT, SHARED, classify, packing_factor
+from ..classify import ATTENTION, BUFFER, EXPERTS, MLP, MTP, QUANT, SHARED, packing_factor
+from .weights import classify_cached
 
 
 @dataclass
@@ -95,7 +96,7 @@ def param_counts(tensors, config: ModelConfig | None) -> dict:
     """Trainable parameters (logical, quant side-tensors and buffers excluded), by coarse role."""
     out = {"total": 0, "linear": 0, "other": 0}
     for t in tensors:
-        pl = classify(t.name, config)
+        pl = classify_cached(t.name, config)
         if pl.component in (QUANT, BUFFER):
             continue
         n = math.prod(t.shape) * packing_factor(t.name, t.dtype, config)
@@ -161,7 +162,7 @@ def lora_adapter(tensors, config: ModelConfig | None, rank: int, targets: list[s
     for t in tensors:
         if not t.name.endswith(".weight") and not t.name.endswith("_blocks"):
             continue
-        pl = classify(t.name, config)
+        pl = classify_cached(t.name, config)
         if pl.component not in (ATTENTION, MLP, EXPERTS, SHARED):
             continue
         base = re.sub(r"(\.weight|_blocks)$", "", t.name)

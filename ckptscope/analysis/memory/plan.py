@@ -91,10 +91,13 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     params = C.param_counts(tensors, cfg)
     weights = {"basis": basis, "bytes": w["total"], "parameters": params["total"], "per_gpu": w["per_gpu"],
                "tensor_parallel": tp}
-    if cfg.num_nextn_predict_layers:
+    summary = None
+    if cfg.num_nextn_predict_layers or cfg.is_moe:
         from ..breakdown import summarize
 
-        mtp = summarize(tensors, cfg)["parameters"]["mtp"]
+        summary = summarize(tensors, cfg)["parameters"]
+    if cfg.num_nextn_predict_layers:
+        mtp = summary["mtp"]
         if mtp:
             weights["mtp_parameters"] = mtp
             assumptions.append(f"weights include {mtp:,} parameters of multi-token-prediction layers, which engines "
@@ -163,13 +166,13 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     inf = {"weights": w["per_gpu"], "kv_cache": kv_gpu["total"], "activations": act, "overhead": overhead}
     inf["total"] = sum(inf.values())
     inference: dict = {"per_gpu": inf, "tensor_parallel": tp, "replicas": replicas}
+    def extra(n: int) -> int:
+        return C.prefill_activation_bytes(d, n if not o.prefill_chunk else min(n, o.prefill_chunk), o.batch, tp)
+
     if o.gpus:
         cap = min(g.bytes for g in o.gpus)
         inference.update(_fit(inf["total"], cap, o.gpus))
         budget = cap - w["per_gpu"] - overhead
-
-        def extra(n: int) -> int:
-            return C.prefill_activation_bytes(d, n if not o.prefill_chunk else min(n, o.prefill_chunk), o.batch, tp)
 
         mc = max_context(layout, budget, o.batch, kvd, policy=o.policy, tp=tp, extra=extra, limit=1 << 34)
         inference["max_context"] = {
@@ -191,7 +194,11 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
             t = per + kv_gpu["total"] + act + overhead
             row = {"weights_bytes": qb, "weights_per_gpu": per, "total_per_gpu": t}
             if o.gpus:
-                row.update(_fit(t, min(g.bytes for g in o.gpus), o.gpus))
+                cap = min(g.bytes for g in o.gpus)
+                row.update(_fit(t, cap, o.gpus))
+                mcq = max_context(layout, cap - per - overhead, o.batch, kvd, policy=o.policy, tp=tp, extra=extra,
+                                  limit=1 << 34)
+                row["max_context"] = None if mcq >= 1 << 34 else mcq
             rows[name] = row
         inference["quantized"] = rows
         if tp > 1:
@@ -207,7 +214,7 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     }
     if o.gpus:
         out["gpus"] = {"spec": describe(o.gpus), "count": n_gpus, "bytes_each": [g.bytes for g in o.gpus]}
-    moe = _moe(tensors, cfg)
+    moe = _moe(summary, cfg)
     if moe:
         out["moe"] = moe
     if o.train:
@@ -222,12 +229,9 @@ def _fit(total: int, cap: int, gpus: list[GPU]) -> dict:
             "headroom_fraction": round((cap - total) / cap, 4) if cap else None}
 
 
-def _moe(tensors, cfg: ModelConfig) -> dict | None:
-    if not cfg.is_moe:
+def _moe(s: dict | None, cfg: ModelConfig) -> dict | None:
+    if not cfg.is_moe or not s:
         return None
-    from ..breakdown import summarize
-
-    s = summarize(tensors, cfg)["parameters"]
     act = s.get("active")
     if not act:
         return None

@@ -31,6 +31,17 @@ class Rec:
         return dt_nbytes(self.dtype, self.numel)
 
 
+def classify_cached(name: str, config: ModelConfig | None):
+    """classify() memoised per config object (the planner classifies every tensor several times)."""
+    if config is None:
+        return classify(name, None)
+    cache = config.__dict__.setdefault("_memory_classify_cache", {})
+    pl = cache.get(name)
+    if pl is None:
+        pl = cache[name] = classify(name, config)
+    return pl
+
+
 def _nb(t) -> int:
     nb = getattr(t, "nbytes", None)
     if isinstance(nb, int):
@@ -218,7 +229,7 @@ REPLICATED = {NORM, ROUTER, POSITION, BUFFER, OTHER, VISION, AUDIO}
 
 def tp_role(name: str, config: ModelConfig | None, *, vocab_parallel: bool = True) -> str:
     """``split`` (divided by tp), ``kv`` (split by KV heads, replicated when fewer than tp) or ``replicated``."""
-    pl = classify(name, config)
+    pl = classify_cached(name, config)
     comp = pl.component
     if comp == MTP:
         from ..classify import component_of
