@@ -15,6 +15,7 @@ from . import __version__
 
 COMMANDS = {
     "inspect": ("ckptscope.commands.inspect", "what is in a checkpoint: parameters and bytes by component, dtype, layer"),
+    "estimate": ("ckptscope.commands.estimate", "memory to serve or fine-tune it: weights, KV cache, per GPU, what fits"),
     "explain": ("ckptscope.commands.explain", "each config.json field in plain words, with what it implies for this model"),
     "snapshot": ("ckptscope.commands.snapshot", "save a checkpoint's metadata to one small file for offline use"),
 }
