@@ -92,12 +92,21 @@ def test_mxfp4_reproduces_gpt_oss_layout():
     assert round(e.parameters / 1e7) == 11683  # gpt-oss model card: 116.83B
 
 
+def _report(tensors, cfg):
+    """The Report inspect builds from these tensors (the stage reads the breakdown, it does not recount)."""
+    from ckptscope.analysis.breakdown import summarize
+    from ckptscope.report import Report
+
+    s = summarize(tensors, cfg)
+    return Report(source={}, model={}, parameters=s["parameters"], bytes=s["bytes"], tensors=s["tensors"], files=[])
+
+
 def test_report_stage_on_fp8_checkpoint():
     arch = pytest.importorskip("ckptscope.analysis.arch")
     cfg = _cfg("deepseek-ai__DeepSeek-V3")
     inv = arch.predict_inventory(cfg)
     ck = SimpleNamespace(config=cfg, tensors=inv)
-    rep = SimpleNamespace(sections={})
+    rep = _report(inv, cfg)
     report_stage(ck, rep)
     q = rep.sections["quantization"]
     assert q["scheme"]["method"] == "fp8" and q["scheme"]["weight_block_size"] == [128, 128]
@@ -112,7 +121,7 @@ def test_report_stage_ignores_plain_checkpoints():
     cfg = _cfg("meta-llama__Llama-3.1-8B")
     ck = SimpleNamespace(config=cfg, tensors=[SimpleNamespace(name="model.embed_tokens.weight", dtype="BF16",
                                                               shape=(10, 10), nbytes=200, numel=100)])
-    rep = SimpleNamespace(sections={})
+    rep = _report(ck.tensors, cfg)
     report_stage(ck, rep)
     assert "quantization" not in rep.sections
 

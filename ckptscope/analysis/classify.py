@@ -106,18 +106,29 @@ def _template(tmpl: str) -> tuple[str, int | None, str | None, int | None, bool]
     return component_of(tmpl), layer_slot, stack, expert_slot, bool(MTP_PAT.search(tmpl))
 
 
-def layer_of(name: str) -> str | None:
-    """The layer key of a tensor name ("12", "encoder.3"), or None outside the layer stacks."""
-    nums = _NUM.findall(name)
-    if not nums:
-        return None
-    _, slot, stack, _, _ = _template(_NUM.sub("#", name))
-    if slot is None:
-        return None
-    return f"{stack}.{int(nums[slot])}" if stack else str(int(nums[slot]))
+_MEMO: dict[tuple[str, int | None], Placement] = {}
+_MEMO_MAX = 1_000_000
 
 
 def classify(name: str, config: ModelConfig | None = None, mtp_start: int | None = None) -> Placement:
+    """Component, layer and expert of a tensor name. Memoised: every stage of a report asks about the same names."""
+    if mtp_start is None:
+        mtp_start = _mtp_start(config)
+    key = (name, mtp_start)
+    pl = _MEMO.get(key)
+    if pl is None:
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        pl = _MEMO[key] = _classify(name, mtp_start)
+    return pl
+
+
+def layer_of(name: str) -> str | None:
+    """The layer key of a tensor name ("12", "encoder.3"), or None outside the layer stacks."""
+    return classify(name).layer
+
+
+def _classify(name: str, mtp_start: int | None) -> Placement:
     nums = _NUM.findall(name)
     comp, layer_slot, stack, expert_slot, mtp_name = _template(_NUM.sub("#", name) if nums else name)
     layer = layer_num = expert = None
@@ -126,8 +137,6 @@ def classify(name: str, config: ModelConfig | None = None, mtp_start: int | None
         layer = f"{stack}.{layer_num}" if stack else str(layer_num)
     if expert_slot is not None:
         expert = int(nums[expert_slot])
-    if mtp_start is None:
-        mtp_start = _mtp_start(config)
     is_mtp = mtp_name or (mtp_start is not None and layer_num is not None and stack is None and layer_num >= mtp_start)
     if is_mtp and comp != QUANT:
         comp = MTP

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 from . import classify as C
 
@@ -198,17 +197,10 @@ def estimate_scheme(tensors, config, scheme: str, group_size: int | None = None,
 
 # ---- already-quantized checkpoints (inspect) --------------------------------------------------------------
 
-def detect_scheme(ck) -> dict | None:
+def detect_scheme(config, dtypes, has_side: bool) -> dict | None:
     """What quantization an already-quantized checkpoint uses, from config.json and the tensor dtypes."""
-    cfg = ck.config
-    qc = (cfg.quantization_config if cfg is not None else None) or {}
+    qc = (config.quantization_config if config is not None else None) or {}
     method = str(qc.get("quant_method") or qc.get("quant_type") or "").lower() or None
-    dtypes: dict[str, int] = {}
-    has_side = False
-    for t in ck.tensors:
-        dtypes[t.dtype] = dtypes.get(t.dtype, 0) + 1
-        if C.component_of(t.name) == C.QUANT or t.name.endswith((".qweight", "_blocks")):
-            has_side = True
     fp8 = any(d.startswith("F8") for d in dtypes)
     if not method and not has_side and not fp8:
         return None
@@ -223,45 +215,30 @@ def detect_scheme(ck) -> dict | None:
 
 
 def report_stage(ck, report) -> None:
-    """Add ``sections["quantization"]`` for a checkpoint that is already quantized (scheme, real size, parameters)."""
-    tensors, basis = ck.tensors, "headers"
-    if not tensors:
-        cfg = ck.config
-        if cfg is None or not cfg.quantization_config:
-            return
-        try:
-            from .arch import predict_inventory
-        except ImportError:
-            return
-        tensors, basis = (predict_inventory(cfg) or []), "config"
-        if not tensors:
-            return
-    sch = detect_scheme(SimpleNamespace(config=ck.config, tensors=tensors))
+    """Add ``sections["quantization"]`` for a checkpoint that is already quantized (scheme, real size, parameters).
+
+    Every count comes from the report's own breakdown (headers, or the predicted inventory when only config.json
+    is there): nothing is classified twice."""
+    p, b = report.parameters, report.bytes
+    if report.basis == "config" and not (ck.config is not None and ck.config.quantization_config):
+        return
+    side_n = p.get("quant_side_elements", 0)
+    packed = p.get("packed_logical", 0)
+    sch = detect_scheme(ck.config, b.get("by_dtype", {}), bool(side_n or packed))
     if sch is None:
         return
-    stored = sum(t.nbytes for t in tensors)
-    elements = sum(t.numel for t in tensors)
-    side_b = side_n = 0
-    logical = 0
-    by_dtype: dict[str, dict] = {}
-    for t in tensors:
-        comp = C.component_of(t.name)
-        b = by_dtype.setdefault(t.dtype, {"tensors": 0, "elements": 0, "bytes": 0})
-        b["tensors"] += 1
-        b["elements"] += t.numel
-        b["bytes"] += t.nbytes
-        if comp == C.QUANT or t.name.endswith((".g_idx", ".qzeros")):
-            side_b += t.nbytes
-            side_n += t.numel
-            continue
-        logical += t.numel * C.packing_factor(t.name, t.dtype, ck.config)
+    logical = p.get("total", 0) - side_n
+    stored = b.get("total", 0)
+    by_dtype = {dt: {"tensors": report.tensors.get("by_dtype", {}).get(dt, 0),
+                     "elements": p.get("stored_elements", {}).get("by_dtype", {}).get(dt, 0), "bytes": nb}
+                for dt, nb in b.get("by_dtype", {}).items()}
     report.sections["quantization"] = {
         "scheme": sch,
-        "basis": basis,  #: "headers" (real stored size) or "config" (predicted by the architecture rules)
+        "basis": report.basis,  #: "headers" (real stored size) or "config" (predicted by the architecture rules)
         "stored_bytes": stored,
-        "stored_elements": elements,
+        "stored_elements": p.get("stored_elements", {}).get("total", 0),
         "logical_parameters": logical,
-        "side_tensor_bytes": side_b,
+        "side_tensor_bytes": b.get("by_component", {}).get(C.QUANT, 0),
         "side_tensor_elements": side_n,
         "bits_per_parameter": round(8.0 * stored / logical, 4) if logical else None,
         "by_dtype": by_dtype,

@@ -32,14 +32,8 @@ class Rec:
 
 
 def classify_cached(name: str, config: ModelConfig | None):
-    """classify() memoised per config object (the planner classifies every tensor several times)."""
-    if config is None:
-        return classify(name, None)
-    cache = config.__dict__.setdefault("_memory_classify_cache", {})
-    pl = cache.get(name)
-    if pl is None:
-        pl = cache[name] = classify(name, config)
-    return pl
+    """classify() (memoised there)."""
+    return classify(name, config)
 
 
 def _nb(t) -> int:
