@@ -106,20 +106,28 @@ def _template(tmpl: str) -> tuple[str, int | None, str | None, int | None, bool]
     return component_of(tmpl), layer_slot, stack, expert_slot, bool(MTP_PAT.search(tmpl))
 
 
-_MEMO: dict[tuple[str, int | None], Placement] = {}
+_MEMO: dict[str, Placement] = {}  #: name -> placement before the MTP rule (which depends on the config)
+_MEMO_MTP: dict[str, Placement] = {}
 _MEMO_MAX = 1_000_000
 
 
 def classify(name: str, config: ModelConfig | None = None, mtp_start: int | None = None) -> Placement:
     """Component, layer and expert of a tensor name. Memoised: every stage of a report asks about the same names."""
-    if mtp_start is None:
-        mtp_start = _mtp_start(config)
-    key = (name, mtp_start)
-    pl = _MEMO.get(key)
+    pl = _MEMO.get(name)
     if pl is None:
         if len(_MEMO) >= _MEMO_MAX:
             _MEMO.clear()
-        pl = _MEMO[key] = _classify(name, mtp_start)
+            _MEMO_MTP.clear()
+        pl = _MEMO[name] = _classify(name)
+    if mtp_start is None and config is not None:
+        mtp_start = _mtp_start(config)
+    if pl.is_mtp or (mtp_start is not None and pl.layer_num is not None and pl.layer_num >= mtp_start
+                     and "." not in pl.layer):
+        m = _MEMO_MTP.get(name)
+        if m is None:
+            m = _MEMO_MTP[name] = Placement(pl.component if pl.component == QUANT else MTP, pl.layer, pl.layer_num,
+                                            pl.expert, True)
+        return m
     return pl
 
 
@@ -128,7 +136,7 @@ def layer_of(name: str) -> str | None:
     return classify(name).layer
 
 
-def _classify(name: str, mtp_start: int | None) -> Placement:
+def _classify(name: str) -> Placement:
     nums = _NUM.findall(name)
     comp, layer_slot, stack, expert_slot, mtp_name = _template(_NUM.sub("#", name) if nums else name)
     layer = layer_num = expert = None
@@ -137,10 +145,9 @@ def _classify(name: str, mtp_start: int | None) -> Placement:
         layer = f"{stack}.{layer_num}" if stack else str(layer_num)
     if expert_slot is not None:
         expert = int(nums[expert_slot])
-    is_mtp = mtp_name or (mtp_start is not None and layer_num is not None and stack is None and layer_num >= mtp_start)
-    if is_mtp and comp != QUANT:
+    if mtp_name and comp != QUANT:
         comp = MTP
-    return Placement(comp, layer, layer_num, expert, is_mtp)
+    return Placement(comp, layer, layer_num, expert, mtp_name)
 
 
 def component_of(name: str) -> str:
