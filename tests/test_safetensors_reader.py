@@ -194,3 +194,13 @@ def test_real_minilm_header_is_parsed_exactly(tmp_path):
 
     assert dict(Counter(t.dtype for t in h.tensors)) == facts["dtypes"]
     assert h.metadata == facts["metadata"]
+
+
+def test_hostile_shape_with_many_huge_dims_fails_fast(tmp_path):
+    # 200,000 dimensions of 2^62: multiplying them all would build a 12-million-bit integer; the reader stops at the
+    # second one. (A hang here would show as a stuck test run.)
+    dims = ",".join(["4611686018427387904"] * 200_000)
+    text = '{"t":{"dtype":"U8","shape":[' + dims + '],"data_offsets":[0,0]}}'
+    p = write_raw(tmp_path / "x.safetensors", text, 0)
+    msg = _err(p)
+    assert "overflows" in msg and len(msg) < 300

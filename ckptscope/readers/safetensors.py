@@ -100,6 +100,15 @@ def header_length(prefix: bytes, file: str, file_size: int | None) -> int:
     return n
 
 
+_MAX_ELEMENTS = 1 << 63
+
+
+def _short(v) -> str:
+    """A value quoted in a one-line message, cut to a readable length."""
+    t = str(v)
+    return t if len(t) <= 80 else t[:77] + "..."
+
+
 def _no_dup_object(pairs):
     d = dict(pairs)
     if len(d) != len(pairs):
@@ -140,7 +149,11 @@ def parse_header(data: bytes, file: str, file_size: int | None = None, strict: b
     if not text.startswith("{"):
         raise HeaderError("header does not start with '{' (not a safetensors file?)", file)
     try:
-        obj = json.loads(text, object_pairs_hook=_no_dup_object)
+        obj = json.loads(text)
+        # A key given twice silently keeps the last value; each entry has one "data_offsets", so a count that
+        # disagrees with the number of entries means a duplicate: parse again, slowly, to name it.
+        if isinstance(obj, dict) and text.count('"data_offsets"') > len(obj):
+            json.loads(text, object_pairs_hook=_no_dup_object)
     except _DupKey as e:
         raise HeaderError(f"duplicate key {str(e.args[0])!r} in header", file) from None
     except (ValueError, RecursionError) as e:
@@ -170,23 +183,30 @@ def parse_header(data: bytes, file: str, file_size: int | None = None, strict: b
         if dtype not in DTYPE_BITS:
             bad("ST005", f"tensor {name!r}: unknown dtype {dtype!r}", name)
             continue
-        if not all(type(d) is int for d in shape) or any(d < 0 for d in shape):
-            bad("ST006", f"tensor {name!r}: shape {shape} has a negative or non-integer dimension", name)
+        numel = 1
+        for d in shape:  # checked one by one, stopping early: no big-integer blow-up on hostile shapes
+            if type(d) is not int or d < 0:
+                numel = -1
+                break
+            numel *= d
+            if numel >= _MAX_ELEMENTS:
+                break
+        if numel < 0:
+            bad("ST006", f"tensor {name!r}: shape {_short(shape)} has a negative or non-integer dimension", name)
             continue
         if len(offs) != 2 or not all(type(o) is int for o in offs) or offs[0] < 0 or offs[1] < offs[0]:
-            bad("ST004", f"tensor {name!r}: data_offsets {offs} must be two integers 0 <= begin <= end", name)
+            bad("ST004", f"tensor {name!r}: data_offsets {_short(offs)} must be two integers 0 <= begin <= end", name)
             continue
-        numel = math.prod(shape)
+        if numel >= _MAX_ELEMENTS:
+            bad("ST006", f"tensor {name!r}: shape {_short(shape)} overflows (more than 2^63 elements)", name)
+            continue
         bits = numel * DTYPE_BITS[dtype]
-        if bits >= 1 << 66:
-            bad("ST006", f"tensor {name!r}: shape {shape} overflows ({numel:.3e} elements)", name)
-            continue
         if bits % 8:
             bad("ST007", f"tensor {name!r}: {numel} x {DTYPE_BITS[dtype]}-bit {dtype} is not a whole number of bytes", name)
             continue
         span = offs[1] - offs[0]
         if span != bits // 8:
-            bad("ST007", f"tensor {name!r}: {dtype} {shape} needs {bits // 8:,} bytes but data_offsets span {span:,}", name)
+            bad("ST007", f"tensor {name!r}: {dtype} {_short(shape)} needs {bits // 8:,} bytes but data_offsets span {span:,}", name)
             continue
         tensors.append(TensorInfo(name, dtype, tuple(shape), file, offs[0], offs[1]))
 
