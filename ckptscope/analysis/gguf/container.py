@@ -116,6 +116,15 @@ def tokenizer_kvs(config, tokenizer=None, *, pre: str | None = None, chat_templa
         names = [t if t else f"[PAD{i}]" for i, t in enumerate(toks[:n_vocab])]
         names += [f"[PAD{i}]" for i in range(len(names), n_vocab)]
         kvs.append(KV("tokenizer.ggml.tokens", "arr[str]", names))
+    elif isinstance(getattr(tokenizer, "tokens_summary", None), dict) and tokenizer.tokens_summary.get("bytes"):
+        # A snapshot keeps the count and UTF-8 byte total of the token strings: exact, except that ids the
+        # tokenizer leaves empty inside its range would be written as "[PAD<id>]" (rare).
+        summ = tokenizer.tokens_summary
+        have = min(int(summ.get("count") or 0), n_vocab)
+        pads = sum(len(f"[PAD{i}]") for i in range(have, n_vocab))
+        kvs.append(KV("tokenizer.ggml.tokens", "arr[str]", count=n_vocab,
+                      nbytes_override=8 * n_vocab + int(summ["bytes"]) + pads))
+        est.append("token strings from the snapshot's tokenizer summary (count and byte total)")
     else:
         per = EST_TOKEN_BPE if kind == "gpt2" else EST_TOKEN_SP
         kvs.append(KV("tokenizer.ggml.tokens", "arr[str]", nbytes_override=int(per * n_vocab), count=n_vocab))
@@ -125,8 +134,12 @@ def tokenizer_kvs(config, tokenizer=None, *, pre: str | None = None, chat_templa
     kvs.append(KV("tokenizer.ggml.token_type", "arr[i32]", nbytes_override=4 * n_vocab, count=n_vocab))
     if kind == "gpt2":
         merges = tokenizer.merges if tokenizer is not None else None
+        msum = getattr(tokenizer, "merges_summary", None)
         if merges is not None:
             kvs.append(KV("tokenizer.ggml.merges", "arr[str]", list(merges)))
+        elif isinstance(msum, dict) and msum.get("count"):
+            kvs.append(KV("tokenizer.ggml.merges", "arr[str]", count=int(msum["count"]),
+                          nbytes_override=8 * int(msum["count"]) + int(msum.get("bytes") or 0)))
         else:
             n_m = 280_147 if n_vocab == 128_256 else n_vocab  # Llama-3's tiktoken BPE has 280,147 merges
             kvs.append(KV("tokenizer.ggml.merges", "arr[str]", nbytes_override=int(EST_MERGE * n_m), count=n_m))
