@@ -134,14 +134,6 @@ def parse_header(data: bytes, file: str, file_size: int | None = None, strict: b
     raw = data[8 : 8 + n]
     if len(raw) < n:
         raise HeaderError(f"header claims {n:,} bytes but only {len(raw):,} could be read (truncated file)", file)
-    info = HeaderInfo(file=file, file_size=file_size, header_len=n)
-
-    def bad(code: str, msg: str, tensor: str | None = None) -> None:
-        p = Problem(code, file, msg, tensor)
-        if strict:
-            raise HeaderError(msg, file)
-        info.problems.append(p)
-
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -161,6 +153,21 @@ def parse_header(data: bytes, file: str, file_size: int | None = None, strict: b
         raise HeaderError(f"header is not valid JSON ({msg})", file) from None
     if not isinstance(obj, dict):
         raise HeaderError("header JSON is not an object", file)
+    return validate_header(obj, file, file_size, n, strict=strict)
+
+
+def validate_header(obj: dict, file: str, file_size: int | None, header_len: int,
+                    strict: bool = True) -> HeaderInfo:
+    """Every check of :func:`parse_header` on a header already decoded from JSON (a file, a snapshot, the Hub's
+    sharded-metadata endpoint). ``header_len`` is the header's length in the file. ``obj`` is consumed."""
+    n = header_len
+    info = HeaderInfo(file=file, file_size=file_size, header_len=n)
+
+    def bad(code: str, msg: str, tensor: str | None = None) -> None:
+        p = Problem(code, file, msg, tensor)
+        if strict:
+            raise HeaderError(msg, file)
+        info.problems.append(p)
 
     meta = obj.pop("__metadata__", None)
     if meta is not None:

@@ -443,12 +443,14 @@ class HubSource(Source):
                 data = first + self._range(url, p, len(first), 8 + n, size)
             with self._lock:
                 self.header_bytes += 8 + n
-            return parse_header(data[: 8 + n], p, size, strict=strict), data
+            return data[: 8 + n]
 
-        results: dict[str, HeaderInfo] = {}
+        # Workers only download; headers are parsed here, after the downloads, so parsing (CPU, under the GIL)
+        # never holds up the threads waiting on the network.
+        raw: dict[str, bytes] = {}
         # first shard alone: learn the JSON bytes per tensor of this repo's headers
-        h0, _ = fetch(paths[0])
-        results[paths[0]] = h0
+        raw[paths[0]] = fetch(paths[0])
+        h0 = parse_header(raw[paths[0]], paths[0], self._files.get(paths[0]), strict=strict)
         if paths[0] in est and h0.tensors:
             names, count = est[paths[0]]
             import json
@@ -472,7 +474,7 @@ class HubSource(Source):
                     futs = {ex.submit(fetch, p): p for p in rest}
                     try:
                         for fut in as_completed(futs):
-                            results[futs[fut]] = fut.result()[0]
+                            raw[futs[fut]] = fut.result()
                             if progress is not None:
                                 progress.advance(task)
                     except BaseException:
@@ -485,7 +487,8 @@ class HubSource(Source):
         self.header_method = "ranged"
         self.notes.append(f"{len(paths)} safetensors header{'s' * (len(paths) > 1)} read with ranged requests "
                           f"({self.stats.requests} requests, {self.stats.bytes:,} bytes in all)")
-        return [results[p] for p in paths]
+        self._raw_headers = {p: b[8:] for p, b in raw.items()}
+        return [h0] + [parse_header(raw[p], p, self._files.get(p), strict=strict) for p in paths[1:]]
 
     def _range(self, url: str, path: str, start: int, end: int, size: int | None) -> bytes:
         """Bytes [start, end) of a file: one ranged GET (retried), read only as far as needed even when the
@@ -567,6 +570,7 @@ class HubSource(Source):
             snap = snapshot.build(source={"kind": "hub", "name": self.repo_id, "revision": self.revision,
                                           "endpoint": self.env.endpoint},
                                   files=self._files, text_files=texts, headers=headers, tokenizer=None,
+                                  raw_headers=getattr(self, "_raw_headers", None),
                                   provenance={"kind": "read", "note": f"headers read from {self.env.endpoint}"})
             snapshot.write(snap, os.path.join(d, f"{self.revision}.ckpt.gz"), level=1, pretty=False)
             ref = self.requested_revision or "main"

@@ -20,7 +20,7 @@ import os
 import struct
 
 from ..errors import CkptError, HeaderError, SourceError
-from ..readers.safetensors import HeaderInfo, Problem, parse_header
+from ..readers.safetensors import HeaderInfo, Problem, parse_header, validate_header
 from ..readers.tokenizer import TokenizerInfo
 from .base import Source
 
@@ -57,10 +57,9 @@ def header_from_object(obj: dict, file: str, file_size: int | None, header_len: 
     had been read from the file: same checks, same problems. ``header_len`` is the length in the real file."""
     if not isinstance(obj, dict):
         raise HeaderError("header is not a JSON object", file)
+    if header_len is not None and header_len >= 2 and (file_size is None or 8 + header_len <= file_size):
+        return validate_header(dict(obj), file, file_size, header_len, strict=strict)
     raw = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    if header_len is not None and len(raw) <= header_len:
-        raw += b" " * (header_len - len(raw))
-        return parse_header(struct.pack("<Q", len(raw)) + raw, file, file_size, strict=strict)
     info = parse_header(struct.pack("<Q", len(raw)) + raw, file, None, strict=strict)
     if header_len is not None:
         info.header_len = header_len
@@ -153,11 +152,20 @@ def _now() -> str:
 
 
 def build(*, source: dict, files: dict, text_files: dict[str, bytes], headers: list[HeaderInfo],
-          tokenizer: TokenizerInfo | None, provenance: dict | None = None, created: str | None = None) -> dict:
-    """The snapshot as a dict. ``source``: kind/name/revision/endpoint of where it was read."""
+          tokenizer: TokenizerInfo | None, provenance: dict | None = None, created: str | None = None,
+          raw_headers: dict[str, bytes] | None = None) -> dict:
+    """The snapshot as a dict. ``source``: kind/name/revision/endpoint of where it was read.
+
+    ``raw_headers`` (file -> the JSON header bytes as read) stores headers verbatim as ``header_text``: fast to
+    write and read, for ckptscope's own cache; snapshots meant for people keep one object per tensor (diffable)."""
     hdrs = {}
     for h in headers:
-        ent: dict = {"header_len": h.header_len, "file_size": h.file_size, "header": header_object(h)}
+        ent: dict = {"header_len": h.header_len, "file_size": h.file_size}
+        raw = (raw_headers or {}).get(h.file)
+        if raw is not None:
+            ent["header_text"] = raw.decode("utf-8")
+        else:
+            ent["header"] = header_object(h)
         if h.problems:
             ent["problems"] = [[p.code, p.message, p.tensor] for p in h.problems]
         hdrs[h.file] = ent
@@ -344,7 +352,12 @@ class SnapshotSource(Source):
             n, size = ent.get("header_len"), ent.get("file_size")
             if not (isinstance(n, int) and (size is None or isinstance(size, int))):
                 raise SourceError("snapshot header entry malformed (header_len/file_size)", p)
-            info = header_from_object(ent.get("header"), p, size, n, strict=strict)
+            text = ent.get("header_text")
+            if isinstance(text, str):  # ckptscope's own header cache keeps the header bytes verbatim
+                raw = text.encode("utf-8")
+                info = parse_header(struct.pack("<Q", len(raw)) + raw, p, size, strict=strict)
+            else:
+                info = header_from_object(ent.get("header"), p, size, n, strict=strict)
             for prob in ent.get("problems") or []:
                 if isinstance(prob, list) and len(prob) == 3:
                     if strict:
