@@ -15,6 +15,7 @@ from . import __version__
 
 COMMANDS = {
     "inspect": ("ckptscope.commands.inspect", "what is in a checkpoint: parameters and bytes by component, dtype, layer"),
+    "check": ("ckptscope.commands.check", "CI checks for a model repository: exit 1 when an error rule fires"),
 }
 
 

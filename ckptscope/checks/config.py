@@ -1,0 +1,169 @@
+"""config.json vs the stored tensors: torch_dtype (CF001), tied embeddings vs an LM head (CF002/CF003), expert
+counts (CF004), and — through the architecture rules (``analysis.arch``) when they know the model — tensor by
+tensor reconciliation (RC001..RC004). Without architecture rules, vocab rows (CF005) and layer counts
+(CF006/CF007) are checked from the names alone."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from ..analysis.classify import AUDIO, BUFFER, EXPERT_PAT, LAYER_PAT, QUANT, VISION, component_of
+
+PLAIN_FLOATS = ("F16", "BF16", "F32", "F64")
+HEAD_PAT = re.compile(r"(^|\.)(lm_head|embed_out)\.(weight|qweight|weight_packed)$|^(model\.)?output\.weight$")
+EMBED_PAT = re.compile(r"(^|\.)(embed_tokens|wte|word_embeddings|tok_embeddings|embed_in)\.weight$|^shared\.weight$")
+FUSED_EXPERTS = re.compile(r"\.experts\.[A-Za-z_]+$|\.block_sparse_moe\.(input|output)_linear\.weight$")
+LM_ARCH_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
+
+
+def _arch_api():
+    try:
+        from ..analysis import arch
+    except ImportError:
+        return None
+    if not all(hasattr(arch, n) for n in ("predict_inventory", "reconcile")):
+        return None
+    return arch
+
+
+def text_tensors(ck):
+    return [t for t in ck.tensors if component_of(t.name) not in (VISION, AUDIO)]
+
+
+def embedding_rows(ck) -> tuple[str, int] | None:
+    for t in text_tensors(ck):
+        if EMBED_PAT.search(t.name) and len(t.shape) == 2:
+            return t.name, t.shape[0]
+    return None
+
+
+def run(ctx) -> None:
+    ck, c = ctx.ck, ctx.ck.config
+    if c is None or not ck.tensors:
+        return
+    cfg = "config.json"
+    tensors = text_tensors(ck)
+
+    # CF001: torch_dtype vs the dominant plain float dtype of the weights (quant side-tensors and buffers aside).
+    if c.dtype and ctx.on("CF001"):
+        by = Counter()
+        for t in tensors:
+            if t.dtype in PLAIN_FLOATS and component_of(t.name) not in (QUANT, BUFFER):
+                by[t.dtype] += t.nbytes
+        if by:
+            stored, nbytes = by.most_common(1)[0]
+            if stored != c.dtype:
+                share = nbytes / sum(by.values())
+                ctx.add("CF001", f"torch_dtype is {c.dtype} but {share:.0%} of the weights' bytes are {stored}", cfg)
+
+    # CF002 / CF003: tied embeddings vs an LM head.
+    is_lm = any(a.endswith(LM_ARCH_SUFFIXES) for a in c.architectures)
+    heads = [t for t in tensors if HEAD_PAT.search(t.name)]
+    if is_lm and c.tie_word_embeddings is False and not heads:
+        ctx.add("CF002", f"{c.architecture}: tie_word_embeddings is false and no lm_head tensor is stored, so the "
+                         "LM head would be randomly initialised", cfg)
+    if c.tie_word_embeddings is True and heads:
+        ctx.add("CF003", "tie_word_embeddings is true but the checkpoint stores a separate LM head "
+                         "(transformers ignores it and uses the embedding)", heads[0].file, heads[0].name)
+
+    # CF004: expert counts per layer.
+    if c.num_experts and c.num_experts > 1:
+        per_layer: dict[str, set[int]] = {}
+        for t in tensors:
+            e = EXPERT_PAT.search(t.name)
+            m = LAYER_PAT.search(t.name)
+            if e and m:
+                per_layer.setdefault(m.group(0), set()).add(int(e.group(1)))
+        bad = {k: v for k, v in per_layer.items() if len(v) != c.num_experts or max(v) >= c.num_experts}
+        if bad:
+            k = sorted(bad, key=lambda x: int(re.findall(r"\d+", x)[-1]))[0]
+            v = bad[k]
+            more = f" ({len(bad) - 1} more layers differ)" if len(bad) > 1 else ""
+            ctx.add("CF004", f"layer {k.strip('.')} stores {len(v)} experts (ids {min(v)}..{max(v)}) but the config "
+                             f"says {c.num_experts}{more}", cfg)
+        for t in tensors:
+            if FUSED_EXPERTS.search(t.name) and len(t.shape) >= 2 and t.shape[0] != c.num_experts:
+                ctx.add("CF004", f"fused expert tensor has {t.shape[0]} experts ({list(t.shape)}) but the config "
+                                 f"says {c.num_experts}", t.file, t.name)
+                break
+
+    arch = _arch_api()
+    reconciled = False
+    if arch is not None and ctx.on("RC001", "RC002", "RC003", "RC004", "RC005"):
+        reconciled = _reconcile(ctx, arch, c, ck)
+    if reconciled:
+        return
+
+    # CF005: embedding rows vs vocab_size.
+    emb = embedding_rows(ck)
+    if emb and c.vocab_size and emb[1] != c.vocab_size:
+        ctx.add("CF005", f"vocab_size is {c.vocab_size:,} but {emb[0]} has {emb[1]:,} rows", cfg, emb[0])
+
+    # CF006 / CF007: layer indices vs num_hidden_layers (decoder-only and encoder-only stacks).
+    groups: dict[str, set[int]] = {}
+    for t in tensors:
+        m = LAYER_PAT.search(t.name)
+        if m and not t.name.startswith(("mtp.", "model.mtp")):
+            groups.setdefault(m.group(1) or "", set()).add(int(m.group(2)))
+    expected = {}
+    if c.is_encoder_decoder:
+        expected = {"encoder": c.num_hidden_layers, "decoder": c.num_decoder_layers}
+    elif len(groups) == 1:
+        expected = {next(iter(groups)): c.num_hidden_layers}
+    for g, n in expected.items():
+        have = groups.get(g)
+        if not n or not have:
+            continue
+        missing = sorted(set(range(n)) - have)
+        if missing:
+            ids = ", ".join(map(str, missing[:6])) + (" ..." if len(missing) > 6 else "")
+            ctx.add("CF006", f"num_hidden_layers is {n} but no tensors for {g + ' ' if g else ''}layer"
+                             f"{'s' if len(missing) > 1 else ''} {ids}", cfg)
+        extra = sorted(i for i in have if i >= n + (c.num_nextn_predict_layers if not g else 0))
+        if extra:
+            ctx.add("CF007", f"num_hidden_layers is {n} but tensors exist for {g + ' ' if g else ''}layer"
+                             f"{'s' if len(extra) > 1 else ''} {', '.join(map(str, extra[:6]))}", cfg)
+
+
+def _reconcile(ctx, arch, c, ck) -> bool:
+    """Reconcile with the architecture rules; False when they do not know this model."""
+    try:
+        expected = arch.predict_inventory(c)
+    except Exception:  # noqa: BLE001 - rules that fail on an odd config are "no rules"
+        expected = None
+    if not expected:
+        ctx.add("RC005", f"no architecture rules for {c.architecture}", "config.json")
+        return False
+    rec = arch.reconcile(expected, ck.tensors)
+    items = getattr(rec, "items", rec)
+    if callable(items):
+        items = items()
+    codes = {"missing": "RC001", "unexpected": "RC002", "shape_mismatch": "RC003", "dtype_mismatch": "RC004"}
+    for it in items or []:
+        status = getattr(it, "status", None)
+        code = codes.get(status)
+        if code is None:
+            continue
+        name = getattr(it, "name", None)
+        exp, act = getattr(it, "expected", None), getattr(it, "actual", None)
+        file = getattr(act, "file", None) or "config.json"
+        msg = getattr(it, "message", None)
+        if not msg:
+            if status == "missing":
+                msg = f"expected {name!r}{_desc(exp)} but no shard holds it"
+            elif status == "unexpected":
+                msg = f"{name!r}{_desc(act)} is not part of {c.architecture}"
+            elif status == "shape_mismatch":
+                msg = f"{name!r} has shape {list(getattr(act, 'shape', []))}, config implies {list(getattr(exp, 'shape', []))}"
+            else:
+                msg = f"{name!r} is {getattr(act, 'dtype', '?')}, expected {getattr(exp, 'dtype', '?')}"
+        ctx.add(code, msg, file, name)
+    return True
+
+
+def _desc(t) -> str:
+    if t is None:
+        return ""
+    shape, dtype = getattr(t, "shape", None), getattr(t, "dtype", None)
+    return f" ({dtype} {list(shape)})" if shape is not None and dtype else ""
