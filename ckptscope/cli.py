@@ -15,6 +15,7 @@ from . import __version__
 
 COMMANDS = {
     "inspect": ("ckptscope.commands.inspect", "what is in a checkpoint: parameters and bytes by component, dtype, layer"),
+    "explain": ("ckptscope.commands.explain", "each config.json field in plain words, with what it implies for this model"),
     "check": ("ckptscope.commands.check", "CI checks for a model repository: exit 1 when an error rule fires"),
 }
 

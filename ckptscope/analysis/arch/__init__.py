@@ -1,0 +1,80 @@
+"""Architecture rules: predict every tensor of a checkpoint from config.json, and hold it against the headers.
+
+Public API (other parts of ckptscope code against exactly this):
+
+- :class:`ExpectedTensor` — name, dtype, shape, component (classify constants), note; ``numel``, ``nbytes``
+- :func:`family_name` — the rules that apply ("llama", "deepseek_v3", ...), None when there are none
+- :func:`predict_inventory` — the tensors a real Hub checkpoint of this config holds, in save order
+- :func:`reconcile` -> :class:`Reconciliation` of :class:`ReconItem` (exact / shape_mismatch / dtype_mismatch /
+  unexpected / missing)
+- :func:`tokenizer_check` — tokenizer ids vs vocab_size vs embedding / LM-head rows
+- :func:`active_parameters` — parameters used per token (dense + shared + top-k routed), MTP apart
+- :func:`report_stage` — adds the "architecture", "reconciliation" and "tokenizer_check" report sections
+
+Each family is one small module in ``families/`` (see ``engine.py`` for the format).
+"""
+
+from __future__ import annotations
+
+from ...readers.config import ModelConfig
+from .engine import ExpectedTensor, PredictionError, build
+from .families import FAMILIES, module_for
+from .reconcile import ReconItem, Reconciliation, reconcile
+from .stage import active_parameters, report_stage, tokenizer_check
+
+__all__ = ["ExpectedTensor", "PredictionError", "ReconItem", "Reconciliation", "active_parameters",
+           "family_name", "infer_layout", "predict_inventory", "reconcile", "report_stage", "supported_model_types",
+           "tokenizer_check", "try_predict"]
+
+
+def supported_model_types() -> list[str]:
+    return sorted(FAMILIES)
+
+
+def family_name(config: ModelConfig | None) -> str | None:
+    """The config's ``model_type`` when architecture rules exist for it, else None."""
+    if config is None:
+        return None
+    mt = config.model_type
+    return mt if mt in FAMILIES else None
+
+
+def _family(config: ModelConfig):
+    return module_for(family_name(config))
+
+
+def infer_layout(config: ModelConfig, names) -> dict | None:
+    """Layout options (prefixes, legacy buffers, optional heads, MTP) read off the real tensor names.
+
+    Only choices a config.json cannot settle are inferred; shapes and dtypes are still predicted from the config.
+    """
+    fam = _family(config)
+    if fam is None:
+        return None
+    f = getattr(fam, "layout_from_names", None)
+    return f(config, list(names)) if f else None
+
+
+def try_predict(config: ModelConfig, layout: dict | None = None) -> tuple[list[ExpectedTensor] | None, str | None]:
+    """(inventory, None), or (None, reason) when no rules exist or the config lacks what they need."""
+    fam = _family(config) if config is not None else None
+    if fam is None:
+        what = config.architecture if config is not None else "a checkpoint without config.json"
+        return None, f"no architecture rules for {what}"
+    lay = dict(getattr(fam, "default_layout", lambda c: {})(config))
+    if layout:
+        lay.update(layout)
+    try:
+        return build(fam, config, lay), None
+    except PredictionError as e:
+        return None, f"{family_name(config)} rules cannot predict this config: {e}"
+
+
+def predict_inventory(config: ModelConfig, layout: dict | None = None) -> list[ExpectedTensor] | None:
+    """Every tensor a real Hub checkpoint of this config holds (names, shapes, dtypes, components), in save
+    order; None when there are no rules for the family or the config lacks a needed field.
+
+    ``layout`` overrides choices config.json cannot settle (see :func:`infer_layout`), e.g. ``{"mtp": False}``
+    for DeepSeek without its MTP layer, ``{"prefix": True}`` for GPT-2 saved by modern transformers.
+    """
+    return try_predict(config, layout)[0]

@@ -1,0 +1,244 @@
+"""The report stage: architecture summary (predicted totals, active parameters, MTP apart), reconciliation
+with the headers, and the tokenizer-vs-embedding check."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+
+from ..classify import BUFFER, EMBEDDING, EXPERTS, LM_HEAD, MTP, POSITION, QUANT, classify, packing_factor
+
+EMBED_NAMES = re.compile(r"^(?:model\.|transformer\.|bert\.|gpt_neox\.|roberta\.)?(?:embeddings\.)?"
+                         r"(embed_tokens|wte|word_embeddings|tok_embeddings|embed_in|shared)\.weight$")
+HEAD_NAMES = re.compile(r"^(lm_head|embed_out|output|cls\.predictions\.decoder)\.weight$")
+
+
+def _human(n: float) -> str:
+    from ...units import human_count
+
+    return human_count(n)
+
+
+def _components(tensors, config) -> list[tuple]:
+    """[(tensor, component, is_mtp, layer, params)] for predicted tensors (component known: no regexes) or real
+    ones (classified by name). One pass; callers share the list."""
+    from ..classify import LAYER_PAT
+
+    mtp_start = config.num_hidden_layers if config is not None and config.num_nextn_predict_layers else None
+    out = []
+    app = out.append
+    for t in tensors:
+        comp = getattr(t, "component", None)
+        if comp is not None:
+            m = LAYER_PAT.search(t.name)
+            layer = (f"{m.group(1)}.{m.group(2)}" if m.group(1) else m.group(2)) if m else None
+            f = 2 if (t.dtype == "U8" and t.name.endswith("_blocks")) else 1
+            app((t, comp, comp == MTP, layer, math.prod(t.shape) * f))
+        else:
+            pl = classify(t.name, config, mtp_start)
+            app((t, pl.component, pl.is_mtp, pl.layer,
+                 math.prod(t.shape) * packing_factor(t.name, t.dtype, config)))
+    return out
+
+
+def active_parameters(tensors, config, rows: list | None = None) -> dict:
+    """Parameters used for one token: everything outside the routed experts (attention, dense MLPs, shared
+    experts, routers, norms, embedding and head) + top-k of the routed experts of each MoE layer.
+    MTP layers, quantization scales and buffers are left out; MTP is reported apart."""
+    total = mtp = embed = head = routed = 0
+    E = config.num_experts if config is not None else None
+    k = config.num_experts_per_tok if config is not None else None
+    for t, comp, is_mtp, layer, params in (rows if rows is not None else _components(tensors, config)):
+        if comp in (QUANT, BUFFER):
+            continue
+        if is_mtp:
+            mtp += params
+            continue
+        total += params
+        if comp in (EMBEDDING, POSITION):
+            embed += params
+        elif comp == LM_HEAD:
+            head += params
+        elif comp == EXPERTS:
+            routed += params
+    moe = bool(routed and E and k)
+    routed_active = routed * k // E if moe else routed
+    active = total - routed + routed_active
+    return {
+        "total": total, "mtp": mtp, "active": active,
+        "active_without_embedding": active - embed,
+        "active_non_embedding": active - embed - head,
+        "routed_experts": routed, "routed_active": routed_active,
+        "experts": E if moe else None, "experts_per_token": k if moe else None,
+        "embedding": embed, "lm_head": head,
+        "convention": ("active = every non-expert weight (embedding and LM head included) + top-k/experts of the "
+                       "routed experts; 'without embedding' drops the input embedding (a table lookup); MTP, "
+                       "quantization scales and buffers excluded") if moe else
+                      "dense model: every weight is used for every token (MTP, scales and buffers excluded)",
+    }
+
+
+def _find_rows(tensors, pat) -> tuple[str, int] | None:
+    for t in tensors:
+        if pat.match(t.name) and len(t.shape) == 2:
+            return t.name, int(t.shape[0])
+    return None
+
+
+def _rounding(n: int) -> int | None:
+    for m in (1024, 512, 256, 128, 64, 32, 16, 8):
+        if n % m == 0:
+            return m
+    return None
+
+
+def tokenizer_check(config, tokenizer, tensors, rows: list | None = None) -> dict | None:
+    """Tokenizer ids (highest id + 1) vs config ``vocab_size`` vs embedding and LM-head rows.
+
+    status: "ok" (all equal), "padded" (rows beyond the tokenizer: normal, e.g. rounded up to a multiple of 64),
+    "broken" (the tokenizer has ids with no embedding row), "config_mismatch" (vocab_size differs from the
+    embedding rows), "no_tokenizer", "no_embedding". None when there is neither config nor tensors.
+    """
+    if config is None and not tensors:
+        return None
+    tensors = list(tensors or [])
+    vocab = config.vocab_size if config is not None else None
+    emb = _find_rows(tensors, EMBED_NAMES)
+    head = _find_rows(tensors, HEAD_NAMES)
+    weights = embed_p = 0
+    for t, comp, is_mtp, layer, params in (rows if rows is not None else _components(tensors, config)):
+        if comp in (QUANT, BUFFER) or is_mtp:
+            continue
+        weights += params
+        if comp in (EMBEDDING, LM_HEAD) and (EMBED_NAMES.match(t.name) or HEAD_NAMES.match(t.name)):
+            embed_p += params
+    out = {
+        "status": None, "tokenizer_ids": tokenizer.id_count if tokenizer is not None else None,
+        "vocab_size": vocab, "embedding": emb[0] if emb else None, "embedding_rows": emb[1] if emb else None,
+        "lm_head": head[0] if head else None, "lm_head_rows": head[1] if head else None,
+        "padding_rows": 0, "missing_rows": 0,
+        "embedding_share": (embed_p / weights) if weights else None,
+        "embedding_parameters": embed_p,
+    }
+    rows = emb[1] if emb else (head[1] if head else vocab)
+    share = f"; embedding{' and head' if head else ''} = {100 * out['embedding_share']:.1f}% of the parameters" \
+        if out["embedding_share"] else ""
+    if emb and head and emb[1] != head[1]:
+        out.update(status="broken", message=f"embedding has {emb[1]:,} rows but the LM head {head[1]:,}{share}")
+        return out
+    if rows is None:
+        out.update(status="no_embedding", message="no embedding matrix found to compare with the tokenizer")
+        return out
+    if vocab is not None and vocab != rows:
+        out["config_mismatch"] = True
+    if tokenizer is None:
+        msg = f"no tokenizer files; embedding has {rows:,} rows (vocab_size {vocab:,})" if vocab else \
+            f"no tokenizer files; embedding has {rows:,} rows"
+        out.update(status="no_tokenizer", message=msg + share)
+        return out
+    ids = tokenizer.id_count
+    if ids > rows:
+        out.update(status="broken", missing_rows=ids - rows,
+                   message=f"BROKEN: the tokenizer uses ids up to {ids - 1:,} but the embedding has only {rows:,} "
+                           f"rows: {ids - rows:,} tokens have no embedding row{share}")
+    elif ids < rows:
+        m = _rounding(rows)
+        why = f" (rows rounded up to a multiple of {m})" if m and rows - ids < m else ""
+        out.update(status="padded", padding_rows=rows - ids,
+                   message=f"tokenizer has {ids:,} ids, embedding {rows:,} rows: {rows - ids:,} padding rows no "
+                           f"token uses{why}; normal{share}")
+    else:
+        out.update(status="ok", message=f"tokenizer ids = embedding rows = {rows:,}{share}")
+    if out.get("config_mismatch"):
+        out["status"] = "config_mismatch" if out["status"] != "broken" else "broken"
+        out["message"] += f"; but config.json vocab_size is {vocab:,}"
+    return out
+
+
+def _totals(inv) -> dict:
+    p_dtype: dict[str, int] = defaultdict(int)
+    b_dtype: dict[str, int] = defaultdict(int)
+    n_dtype: dict[str, int] = defaultdict(int)
+    comp_p: dict[str, int] = defaultdict(int)
+    for t in inv:
+        n = t.numel
+        p_dtype[t.dtype] += n
+        b_dtype[t.dtype] += t.nbytes
+        n_dtype[t.dtype] += 1
+        comp_p[t.component] += n
+    return {"tensors": len(inv), "stored_elements": sum(p_dtype.values()), "bytes": sum(b_dtype.values()),
+            "elements_by_dtype": dict(p_dtype), "bytes_by_dtype": dict(b_dtype), "tensors_by_dtype": dict(n_dtype),
+            "elements_by_component": dict(comp_p)}
+
+
+def _layers(rows) -> dict:
+    moe, dense, mtp = set(), set(), set()
+    for t, comp, is_mtp, layer, params in rows:
+        if layer is None:
+            continue
+        (mtp if is_mtp else moe if comp == EXPERTS else dense).add(layer)
+    return {"dense": len(dense - moe - mtp), "moe": len(moe - mtp), "mtp": len(mtp)}
+
+
+def report_stage(ck, report) -> None:
+    from . import family_name, infer_layout, reconcile, try_predict
+
+    c = ck.config
+    tensors = ck.tensors
+    if c is None:
+        return
+    fam = family_name(c)
+    layout = infer_layout(c, (t.name for t in tensors)) if (fam and tensors) else None
+    inv, reason = try_predict(c, layout) if fam else (None, f"no architecture rules for {c.architecture}"
+                                                            f" (model_type {c.model_type})")
+    arch: dict = {"label": "Rules", "family": fam}
+    if inv is None:
+        arch["summary"] = reason + ("; every number comes from the safetensors headers" if tensors else
+                                    "; nothing can be predicted")
+        arch["predicted"] = None
+        report.sections["architecture"] = arch
+    else:
+        rows = _components(inv, c)
+        act = active_parameters(inv, c, rows)
+        lay = _layers(rows)
+        arch.update(layout=layout or None, predicted=_totals(inv), layers=lay, active=act)
+        parts = [f"{fam} rules predict {len(inv):,} tensors, {_human(act['total'] + act['mtp'])} parameters"]
+        if act["mtp"]:
+            parts[0] += f" ({_human(act['total'])} main + {_human(act['mtp'])} MTP)"
+        if lay["moe"]:
+            parts.append(f"active {_human(act['active'])}/token (top-{act['experts_per_token']} of "
+                         f"{act['experts']}; embedding+head counted; {_human(act['active_without_embedding'])} "
+                         f"without the input embedding)")
+        else:
+            parts.append("dense: all parameters active")
+        arch["summary"] = "; ".join(parts)
+        report.sections["architecture"] = arch
+
+    rec: dict = {"label": "Reconcile"}
+    if inv is not None and tensors:
+        r = reconcile(inv, tensors)
+        rec.update(status="exact" if r.exact else "differs", **r.to_dict())
+        if r.exact:
+            rec["summary"] = (f"exact: all {len(r.items):,} tensors match config.json in name, shape and dtype")
+        else:
+            n = sum(v for k, v in r.counts.items() if k != "exact")
+            detail = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in r.counts.items() if v and k != "exact")
+            first = r.problems()[0].describe()
+            rec["summary"] = f"{n:,} of {len(r.items):,} tensors differ from config.json ({detail}); e.g. {first}"
+    elif inv is not None:
+        rec.update(status="prediction", summary=f"prediction: no safetensors headers here, the {len(inv):,} "
+                                                "tensors are predicted from config.json alone")
+    else:
+        rec.update(status="unavailable", summary=None)
+    if rec.get("summary") is not None or rec["status"] == "unavailable":
+        report.sections["reconciliation"] = rec
+
+    if tensors:
+        tc = tokenizer_check(c, ck.tokenizer, tensors)
+    else:
+        tc = tokenizer_check(c, ck.tokenizer, inv or [], rows if inv is not None else None)
+    if tc is not None:
+        tc["label"] = "Tokenizer"
+        tc["summary"] = tc.get("message")
+        report.sections["tokenizer_check"] = tc

@@ -1,0 +1,87 @@
+"""Predicted inventories vs the oracle (transformers 5.23 on the meta device + save_pretrained's save-time steps,
+fixtures/oracle/, built by tools/oracle.py): name by name, shape by shape, dtype by dtype. No torch needed.
+
+The oracle describes what *transformers* would write; real Hub checkpoints differ in documented ways (FP8 scale
+grids and the MTP layer of DeepSeek-V3/R1, MXFP4 experts of gpt-oss, GPT-2's legacy layout and buffers, BERT's
+position_ids buffer). Those differences are rules of their own: here they are switched off (the "as transformers
+5 saves it" variant) and the remainder must equal the oracle exactly; tests/test_arch_real.py checks the rules
+against real material.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from ckptscope.analysis.arch import family_name, predict_inventory
+from ckptscope.readers.config import from_dict
+
+from tests.conftest import FIXTURES, ROOT
+
+ORACLE = FIXTURES / "oracle"
+FILES = sorted(p for p in ORACLE.iterdir() if p.name.endswith((".json", ".json.gz")))
+
+
+def _load(p):
+    with (gzip.open(p, "rt") if p.name.endswith(".gz") else open(p)) as f:
+        return json.load(f)
+
+
+# Layout options that give what transformers 5 writes, instead of what the Hub checkpoints hold.
+TRANSFORMERS5 = {
+    "gpt2": {"prefix": True, "attn_bias": None, "masked_bias": False},
+    "bert": {"position_ids": False},
+    "deepseek_v3": {"mtp": False},
+    "deepseek_v2": {"mtp": False},
+}
+
+
+def _as_transformers5(cfg: dict, oracle_dtype: str) -> dict:
+    """from_config builds no quantizer (plain weights) and uses F32 when config.json names no dtype."""
+    cfg = dict(cfg)
+    cfg.pop("quantization_config", None)
+    if not (cfg.get("torch_dtype") or cfg.get("dtype")):
+        cfg["torch_dtype"] = {"F32": "float32", "BF16": "bfloat16", "F16": "float16"}[oracle_dtype]
+    return cfg
+
+
+def _hub_dtype_rule(name, want, got) -> bool:
+    """The one dtype the Hub checkpoints keep apart from transformers: DeepSeek-V3's router bias is F32 in the
+    real files (DeepSeek's own inference/model.py declares Gate.bias with dtype=torch.float32); transformers 5
+    saves it in the config dtype."""
+    return name.endswith(".mlp.gate.e_score_correction_bias") and want[0] == got[0] and got[1] == "F32"
+
+
+def test_oracle_covers_all_21_configs():
+    names = {p.name.split(".json")[0] for p in FILES}
+    configs = {p.name for p in (FIXTURES / "configs").iterdir() if p.is_dir()}
+    assert configs <= names and len(configs) == 21
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name.split(".json")[0])
+def test_prediction_equals_oracle(path):
+    o = _load(path)
+    raw = json.loads((ROOT / o["config"]).read_text())
+    config = from_dict(_as_transformers5(raw, o["dtype"]))
+    fam = family_name(config)
+    assert fam is not None, f"no rules for {config.model_type}"
+    inv = predict_inventory(config, layout=TRANSFORMERS5.get(fam))
+    want = {n: (tuple(s), dt) for n, s, dt in o["tensors"]}
+    got = {t.name: (t.shape, t.dtype) for t in inv}
+    assert len(inv) == len(got), "duplicate names in the prediction"
+    missing = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    assert not missing and not extra, f"missing {missing[:5]} ({len(missing)}), extra {extra[:5]} ({len(extra)})"
+    diff = [(n, want[n], got[n]) for n in want if want[n] != got[n] and not _hub_dtype_rule(n, want[n], got[n])]
+    assert not diff, f"{len(diff)} tensors differ, e.g. {diff[:3]}"
+
+
+def test_dense_families_follow_save_order():
+    """For dense families the prediction lists tensors in the order save_pretrained holds them."""
+    for stem in ("meta-llama__Llama-3.1-8B", "google__gemma-2-2b", "microsoft__Phi-3-mini-4k-instruct",
+                 "google-t5__t5-small", "Qwen__Qwen2.5-0.5B"):
+        o = _load(ORACLE / f"{stem}.json")
+        config = from_dict(json.loads((ROOT / o["config"]).read_text()))
+        assert [t.name for t in predict_inventory(config)] == [n for n, _, _ in o["tensors"]], stem
