@@ -23,11 +23,17 @@ def no_arch(monkeypatch):
 
 
 def test_every_rule_has_a_case():
-    assert set(RULES) - set(ARCH_RULES) == set(CASES)
+    assert set(RULES) == set(CASES)
+
+
+def _needs_arch(rule):
+    if rule in ARCH_RULES and config_rules._arch_api() is None:
+        pytest.skip("architecture rules (ckptscope.analysis.arch) not installed")
 
 
 @pytest.mark.parametrize("rule", sorted(CASES))
 def test_fires(rule, tmp_path, monkeypatch):
+    _needs_arch(rule)
     if rule in FALLBACK_RULES:
         monkeypatch.setattr(config_rules, "_arch_api", lambda: None)
     res = run(build(rule, "fire", tmp_path))

@@ -127,43 +127,35 @@ def run(ctx) -> None:
 
 
 def _reconcile(ctx, arch, c, ck) -> bool:
-    """Reconcile with the architecture rules; False when they do not know this model."""
+    """Reconcile with the architecture rules; False when they do not know this model (RC005)."""
+    names = [t.name for t in ck.tensors]
     try:
-        expected = arch.predict_inventory(c)
-    except Exception:  # noqa: BLE001 - rules that fail on an odd config are "no rules"
-        expected = None
+        layout = arch.infer_layout(c, names) if hasattr(arch, "infer_layout") else None
+        if hasattr(arch, "try_predict"):
+            expected, reason = arch.try_predict(c, layout)
+        else:
+            expected, reason = arch.predict_inventory(c), None
+    except Exception as e:  # noqa: BLE001 - rules that fail on an odd config are "no rules"
+        expected, reason = None, f"architecture rules failed on this config ({type(e).__name__}: {e})"
     if not expected:
-        ctx.add("RC005", f"no architecture rules for {c.architecture}", "config.json")
+        ctx.add("RC005", reason or f"no architecture rules for {c.architecture}", "config.json")
         return False
     rec = arch.reconcile(expected, ck.tensors)
-    items = getattr(rec, "items", rec)
-    if callable(items):
-        items = items()
+    where = {t.name: t.file for t in ck.tensors}
     codes = {"missing": "RC001", "unexpected": "RC002", "shape_mismatch": "RC003", "dtype_mismatch": "RC004"}
-    for it in items or []:
-        status = getattr(it, "status", None)
-        code = codes.get(status)
+    for it in rec.items:
+        code = codes.get(it.status)
         if code is None:
             continue
-        name = getattr(it, "name", None)
-        exp, act = getattr(it, "expected", None), getattr(it, "actual", None)
-        file = getattr(act, "file", None) or "config.json"
-        msg = getattr(it, "message", None)
-        if not msg:
-            if status == "missing":
-                msg = f"expected {name!r}{_desc(exp)} but no shard holds it"
-            elif status == "unexpected":
-                msg = f"{name!r}{_desc(act)} is not part of {c.architecture}"
-            elif status == "shape_mismatch":
-                msg = f"{name!r} has shape {list(getattr(act, 'shape', []))}, config implies {list(getattr(exp, 'shape', []))}"
-            else:
-                msg = f"{name!r} is {getattr(act, 'dtype', '?')}, expected {getattr(exp, 'dtype', '?')}"
-        ctx.add(code, msg, file, name)
+        exp = f"{it.expected_dtype} {list(it.expected_shape)}" if it.expected_shape is not None else ""
+        act = f"{it.actual_dtype} {list(it.actual_shape)}" if it.actual_shape is not None else ""
+        if it.status == "missing":
+            msg = f"{c.architecture} with this config.json has {it.name} ({exp}); no shard holds it"
+        elif it.status == "unexpected":
+            msg = f"{it.name} ({act}) is not part of {c.architecture} with this config.json"
+        elif it.status == "shape_mismatch":
+            msg = f"{it.name} is {act}; config.json implies {exp}"
+        else:
+            msg = f"{it.name} is stored as {it.actual_dtype}; expected {it.expected_dtype}"
+        ctx.add(code, msg, where.get(it.name, "config.json"), it.name)
     return True
-
-
-def _desc(t) -> str:
-    if t is None:
-        return ""
-    shape, dtype = getattr(t, "shape", None), getattr(t, "dtype", None)
-    return f" ({dtype} {list(shape)})" if shape is not None and dtype else ""

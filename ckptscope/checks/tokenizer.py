@@ -37,23 +37,22 @@ def run(ctx) -> None:
 
     # TK001 / TK006: every id the tokenizer can produce needs an embedding row.
     if tok is not None and rows is not None and tok.max_id >= 0:
-        status, message = None, None
+        n = tok.max_id + 1
+        status = "broken" if n > rows[0] else "padded" if n < rows[0] else "ok"
+        message = None
         api = _tokenizer_check()
         if api is not None and ck.config is not None:
-            try:
+            try:  # the architecture helper words it better (rounding, embedding share) when it agrees
                 res = api(ck.config, tok, ck.tensors)
-            except Exception:  # noqa: BLE001 - fall back to the direct comparison
+            except Exception:  # noqa: BLE001
                 res = None
-            if isinstance(res, dict):
-                status, message = res.get("status"), res.get("message")
-        if status is None:
-            n = tok.max_id + 1
-            status = "broken" if n > rows[0] else "padded" if n < rows[0] else "ok"
+            if isinstance(res, dict) and res.get("status") == status:
+                message = res.get("message")
         if status == "broken":
             over = [a for a in tok.added_tokens if a["id"] >= rows[0]]
             ex = f" (e.g. {over[0]['content']!r} = {over[0]['id']})" if over else ""
-            ctx.add("TK001", message or f"the tokenizer has ids up to {tok.max_id:,} but {rows[1]}{ex}: those "
-                                        "tokens have no embedding", tok.source)
+            ctx.add("TK001", f"the tokenizer has ids up to {tok.max_id:,} but {rows[1]}{ex}: {n - rows[0]:,} "
+                             f"token{'s' if n - rows[0] != 1 else ''} with no embedding row", tok.source)
         elif status == "padded":
             ctx.add("TK006", message or f"{rows[1]}; the tokenizer uses {tok.max_id + 1:,} (padding rows)",
                     tok.source)

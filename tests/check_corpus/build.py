@@ -424,7 +424,31 @@ CASES.update({
     "TK006": (lambda d: with_tokenizer(d, n_base=V - 10, rows=V), lambda d: with_tokenizer(d)),
 })
 
-#: rules that only exist with the architecture rules (analysis.arch); their cases come with that branch
+# reconciliation with the architecture rules (analysis.arch)
+def _edit(d, fn):
+    t = llama_tensors()
+    fn(t)
+    model(d, llama_config(), t)
+
+
+def _with_neutral(d):
+    write_json(d / "config.json", NEUTRAL_CONFIG)
+    write_st(d / "model.safetensors", {"encoder.w": ("F32", [4, 4])})
+
+
+CASES.update({
+    "RC001": (lambda d: _edit(d, lambda t: t.pop("model.layers.1.mlp.up_proj.weight")), _valid),
+    "RC002": (lambda d: _edit(d, lambda t: t.update({"model.layers.0.self_attn.rotary.weight": ("F32", [H])})),
+              _valid),
+    "RC003": (lambda d: _edit(d, lambda t: t.update({"model.layers.0.self_attn.k_proj.weight": ("F32", [4, H])})),
+              lambda d: model(d, llama_config(num_key_value_heads=1),
+                              {**llama_tensors(), **{f"model.layers.{i}.self_attn.{n}_proj.weight": ("F32", [4, H])
+                                                     for i in range(L) for n in "kv"}})),
+    "RC004": (lambda d: _edit(d, lambda t: t.update({"model.norm.weight": ("F16", [H])})), _valid),
+    "RC005": (_with_neutral, _valid),
+})
+
+#: rules that only exist with the architecture rules (analysis.arch)
 ARCH_RULES = ("RC001", "RC002", "RC003", "RC004", "RC005")
 #: fallbacks that run only when the architecture rules do not reconcile the model
 FALLBACK_RULES = ("CF005", "CF006", "CF007")
