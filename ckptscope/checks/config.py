@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ..analysis.classify import AUDIO, BUFFER, EXPERT_PAT, LAYER_PAT, QUANT, VISION, component_of
+from ..analysis.classify import AUDIO_PAT, BUFFER_PAT, EXPERT_PAT, LAYER_PAT, QUANT_SUFFIX, VISION_PAT
 
 PLAIN_FLOATS = ("F16", "BF16", "F32", "F64")
 HEAD_PAT = re.compile(r"(^|\.)(lm_head|embed_out)\.(weight|qweight|weight_packed)$|^(model\.)?output\.weight$")
@@ -27,13 +27,22 @@ def _arch_api():
     return arch
 
 
+def _text(name: str) -> bool:
+    return not (VISION_PAT.search(name) or AUDIO_PAT.search(name))
+
+
 def text_tensors(ck):
-    return [t for t in ck.tensors if component_of(t.name) not in (VISION, AUDIO)]
+    """The language model's tensors (vision and audio towers aside), computed once per Checkpoint."""
+    cached = getattr(ck, "_check_text_tensors", None)
+    if cached is None:
+        cached = [t for t in ck.tensors if _text(t.name)]
+        ck._check_text_tensors = cached
+    return cached
 
 
 def embedding_rows(ck) -> tuple[str, int] | None:
-    for t in text_tensors(ck):
-        if EMBED_PAT.search(t.name) and len(t.shape) == 2:
+    for t in ck.tensors:
+        if EMBED_PAT.search(t.name) and len(t.shape) == 2 and _text(t.name):
             return t.name, t.shape[0]
     return None
 
@@ -49,7 +58,7 @@ def run(ctx) -> None:
     if c.dtype and ctx.on("CF001"):
         by = Counter()
         for t in tensors:
-            if t.dtype in PLAIN_FLOATS and component_of(t.name) not in (QUANT, BUFFER):
+            if t.dtype in PLAIN_FLOATS and not QUANT_SUFFIX.search(t.name) and not BUFFER_PAT.search(t.name):
                 by[t.dtype] += t.nbytes
         if by:
             stored, nbytes = by.most_common(1)[0]

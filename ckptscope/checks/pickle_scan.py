@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 MAX_OPS = 20_000_000  #: opcodes walked per file before giving up
 MAX_LINE = 4096  #: longest newline-terminated argument (GLOBAL module/name, STRING...)
+IN_MEMORY_MAX = 256 << 20  #: zip members above this are not scanned (a torch data.pkl is a few MiB)
 KEEP_STR = 1024  #: strings longer than this are skipped, not kept (no import name is that long)
 TORCH_MAGIC = 0x1950A86A20F9469CFC6C  #: first pickle of torch's legacy (non-zip) format
 ZIP_MAGIC = b"PK\x03\x04"
@@ -335,7 +336,11 @@ def _scan_zip(f, name: str) -> PickleScan:
             return res
         for info in members:
             with zf.open(info) as m:
-                n, err, _ = scan_stream(m, info.file_size, "pickle", found, max_pickles=1)
+                data = m.read(IN_MEMORY_MAX + 1)  # a pickle member is small; read it at once (bounded)
+                if len(data) <= IN_MEMORY_MAX:
+                    n, err, _ = scan_stream(io.BytesIO(data), len(data), "pickle", found, max_pickles=1)
+                else:
+                    n, err = 0, f"pickle larger than {IN_MEMORY_MAX >> 20} MiB"
                 res.pickles += n
                 if err:
                     res.error = f"{info.filename}: {err}"

@@ -144,18 +144,18 @@ def _sg(module: str, name: str) -> bytes:  # protocol 4: STACK_GLOBAL with memoi
 
 def state_dict_pickle(names=("w",), extra_global: tuple[str, str] | None = None) -> bytes:
     """A torch-style state dict pickle: OrderedDict of _rebuild_tensor_v2(persistent storage, ...) calls."""
-    out = b"\x80\x02" + _global("collections", "OrderedDict") + b")R"
+    out = [b"\x80\x02" + _global("collections", "OrderedDict") + b")R"]
     for i, n in enumerate(names):
-        out += b"X" + struct.pack("<I", len(n)) + n.encode()
-        out += _global("torch._utils", "_rebuild_tensor_v2")
+        out.append(b"X" + struct.pack("<I", len(n.encode())) + n.encode())
+        out.append(_global("torch._utils", "_rebuild_tensor_v2"))
         # args: (persistent_id(('storage', FloatStorage, key, 'cpu', 4)), 0, (4,), (1,), False, OrderedDict())
-        out += (b"(" + b"(X\x07\x00\x00\x00storage" + _global("torch", "FloatStorage")
-                + b"X\x01\x00\x00\x00" + str(i).encode() + b"X\x03\x00\x00\x00cpuK\x04tQ"
-                + b"K\x00K\x04\x85K\x01\x85\x89" + _global("collections", "OrderedDict") + b")Rt" + b"R")
-        out += b"s"
+        out.append(b"(" + b"(X\x07\x00\x00\x00storage" + _global("torch", "FloatStorage")
+                   + b"X" + struct.pack("<I", len(str(i))) + str(i).encode() + b"X\x03\x00\x00\x00cpuK\x04tQ"
+                   + b"K\x00K\x04\x85K\x01\x85\x89" + _global("collections", "OrderedDict") + b")Rt" + b"R")
+        out.append(b"s")
     if extra_global:
-        out += b"X\x01\x00\x00\x00x" + _sg(*extra_global) + b"X\x02\x00\x00\x00hi\x85R" + b"s"
-    return out + b"."
+        out.append(b"X\x01\x00\x00\x00x" + _sg(*extra_global) + b"X\x02\x00\x00\x00hi\x85R" + b"s")
+    return b"".join(out) + b"."
 
 
 def torch_zip(path: Path, pkl: bytes) -> Path:
