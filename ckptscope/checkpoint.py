@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from .errors import CkptError, HeaderError
+from .errors import CkptError, HeaderError, SourceError
 from .readers.config import ModelConfig, parse_config
 from .readers.index import IndexInfo, cross_check, parse_index
 from .readers.safetensors import HeaderInfo, Problem, TensorInfo
@@ -63,7 +63,12 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
     single = source.weights_only_file()
 
     if "config.json" in files:
-        ck.config = parse_config(source.read_file("config.json"), _disp(source, "config.json"))
+        try:
+            ck.config = parse_config(source.read_file("config.json"), _disp(source, "config.json"))
+        except CkptError as e:
+            if strict:
+                raise
+            ck.problems.append(Problem("MD001", "config.json", e.message))
     if "generation_config.json" in files:
         try:
             ck.generation_config = json.loads(source.read_file("generation_config.json"))
@@ -78,8 +83,15 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
             ck.notes.append(f"config.json read from the folder beside {single}")
     else:
         idx_name = _pick_index(files)
-        if idx_name:
+        if idx_name and not strict:
+            try:
+                ck.index = parse_index(source.read_file(idx_name), idx_name)
+            except CkptError as e:  # the index is unusable: report it, then read the shards that are there
+                ck.problems.append(Problem("IX000", idx_name, e.message))
+                idx_name = None
+        elif idx_name:
             ck.index = parse_index(source.read_file(idx_name), idx_name)
+        if ck.index is not None:
             shards = ck.index.shards
             absent = [s for s in shards if s not in files]
             if absent:
@@ -92,7 +104,7 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
         else:
             shards = sorted(f for f in files if "/" not in f and f.endswith(WEIGHT_EXTS))
     if shards:
-        ck.headers = source.read_headers(shards, strict=strict)
+        ck.headers = source.read_headers(shards, strict=True) if strict else read_headers_collect(source, shards)
         for h in ck.headers:
             ck.tensors.extend(h.tensors)
             ck.problems.extend(h.problems)
@@ -111,6 +123,36 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
     if tokenizer:
         _load_tokenizer(ck, source, files)
     return ck
+
+
+# Header errors that stop parsing even in collect mode, told apart by the reader's message (first match wins).
+_FATAL_CODES = (("empty", "ST012"), ("LFS", "ST011"), ("too short", "ST001"), ("header length", "ST002"),
+                ("truncated", "ST002"), ("duplicate key", "ST013"))
+
+
+def header_error_problem(e: CkptError, file: str) -> Problem:
+    """A header error that prevented parsing, as a Problem with its ST code (ST003 when nothing more specific)."""
+    code = next((c for key, c in _FATAL_CODES if key in e.message), "ST003")
+    if isinstance(e, SourceError):
+        code = "ST000"
+    return Problem(code, file, e.message)
+
+
+def read_headers_collect(source: Source, paths: list[str]) -> list[HeaderInfo]:
+    """``source.read_headers`` in collect mode: a file whose header cannot be parsed becomes a HeaderInfo with no
+    tensors and one Problem instead of stopping the others. One batched call when nothing is wrong."""
+    try:
+        return source.read_headers(paths, strict=False)
+    except CkptError:
+        pass
+    out = []
+    for p in paths:
+        try:
+            out.extend(source.read_headers([p], strict=False))
+        except CkptError as e:
+            out.append(HeaderInfo(file=p, file_size=source.list_files().get(p), header_len=0,
+                                  problems=[header_error_problem(e, p)]))
+    return out
 
 
 def _disp(source: Source, rel: str) -> str:

@@ -18,6 +18,7 @@ COMMANDS = {
     "estimate": ("ckptscope.commands.estimate", "memory to serve or fine-tune it: weights, KV cache, per GPU, what fits"),
     "explain": ("ckptscope.commands.explain", "each config.json field in plain words, with what it implies for this model"),
     "snapshot": ("ckptscope.commands.snapshot", "save a checkpoint's metadata to one small file for offline use"),
+    "check": ("ckptscope.commands.check", "CI checks for a model repository: exit 1 when an error rule fires"),
 }
 
 

@@ -1,0 +1,191 @@
+"""`ckptscope check`: rules that gate a model repository in CI. Pure analysis of a Checkpoint (plus small reads of
+metadata files through its Source); never loads weights, never unpickles.
+
+Public API::
+
+    result = run_checks(ck, select=None, ignore=None, strict=False)   # CheckResult
+    result = check("path/or/org-name")                                 # opens the source, reads the repo's config
+    result.exit_code  # 0 no error, 1 an error fired
+
+Each group of rules lives in its own module (integrity, index, metadata, pickles, config, tokenizer) with a
+``run(ctx)`` function that calls ``ctx.add(rule_id, message, file=..., tensor=...)``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from ..report import Finding
+from .registry import RULES, SEVERITIES, Rule, expand
+
+GROUP_MODULES = ("integrity", "metadata", "index", "pickles", "config", "tokenizer")
+MAX_FINDINGS_PER_RULE = 200  #: more are counted in the summary, not listed
+
+
+@dataclass
+class CheckOptions:
+    select: list[str] | None = None  #: rule ids/prefixes that replace the default set ("ALL" for every rule)
+    extend_select: list[str] = field(default_factory=list)  #: added to the default (or selected) set
+    ignore: list[str] = field(default_factory=list)
+    strict: bool = False  #: warnings count as errors
+    severity: dict[str, str] = field(default_factory=dict)  #: per-rule severity overrides
+
+    def enabled(self) -> set[str]:
+        base = expand(self.select) if self.select else {r.id for r in RULES.values() if r.default}
+        return (base | expand(self.extend_select)) - expand(self.ignore)
+
+
+@dataclass
+class CheckResult:
+    source: str
+    findings: list[Finding]
+    rules_run: list[str]
+    strict: bool = False
+    suppressed: dict[str, int] = field(default_factory=dict)  #: findings over MAX_FINDINGS_PER_RULE, by rule
+    notes: list[str] = field(default_factory=list)
+    root: str | None = None  #: prefix for file paths when printing (how the user named a local folder)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.count("error") else 0
+
+    def path(self, f: Finding) -> str | None:
+        """The finding's file as a path from where the user ran the command (repo-relative when a folder)."""
+        if f.file is None:
+            return None
+        if self.root in (None, "", "."):
+            return f.file
+        return f"{self.root.rstrip('/')}/{f.file}"
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": 1,
+            "source": self.source,
+            "strict": self.strict,
+            "summary": {"errors": self.count("error"), "warnings": self.count("warning"),
+                        "info": self.count("info"), "rules_run": len(self.rules_run),
+                        "suppressed": self.suppressed, "exit_code": self.exit_code},
+            "findings": [dict(f.to_dict(), path=self.path(f), fix=RULES[f.rule].fix if f.rule in RULES else "")
+                         for f in self.findings],
+            "rules": [RULES[r].to_dict() for r in self.rules_run],
+            "notes": self.notes,
+        }
+
+
+class CheckContext:
+    """What rules see: the Checkpoint, its source, and helpers that read small files once."""
+
+    def __init__(self, ck, enabled: set[str]):
+        self.ck = ck
+        self.source = ck.source
+        self.files: dict[str, int | None] = ck.files
+        self.single = ck.source.weights_only_file()  #: the file, when the source is one .safetensors file
+        self.enabled = enabled
+        self.raw: list[tuple[str, str, str | None, str | None]] = []
+        self._json: dict[str, tuple[object, str | None]] = {}
+        self._bytes: dict[str, bytes | None] = {}
+        self.extra_headers: list = []  #: headers of safetensors files the Checkpoint did not load (subfolders...)
+
+    def on(self, *rule_ids: str) -> bool:
+        return any(r in self.enabled for r in rule_ids)
+
+    def add(self, rule_id: str, message: str, file: str | None = None, tensor: str | None = None) -> None:
+        if rule_id not in RULES:
+            raise KeyError(f"unregistered rule {rule_id}")
+        if rule_id in self.enabled:
+            self.raw.append((rule_id, message, file, tensor))
+
+    def read(self, rel: str) -> bytes | None:
+        if rel not in self._bytes:
+            try:
+                self._bytes[rel] = self.source.read_file(rel)
+            except Exception:  # noqa: BLE001 - unreadable: reported by the rule that needs it
+                self._bytes[rel] = None
+        return self._bytes[rel]
+
+    def json(self, rel: str) -> tuple[object, str | None]:
+        """``(object, None)`` or ``(None, "why it does not parse")``."""
+        if rel not in self._json:
+            data = self.read(rel)
+            if data is None:
+                self._json[rel] = (None, "cannot be read")
+            else:
+                try:
+                    self._json[rel] = (json.loads(data), None)
+                except UnicodeDecodeError:
+                    self._json[rel] = (None, "is not UTF-8 text")
+                except RecursionError:
+                    self._json[rel] = (None, "is not valid JSON (nested too deeply)")
+                except ValueError as e:
+                    self._json[rel] = (None, f"is not valid JSON ({e})")
+        return self._json[rel]
+
+    @property
+    def problems(self):
+        return self.ck.problems
+
+
+def run_checks(ck, options: CheckOptions | None = None, *, source_name: str | None = None) -> CheckResult:
+    """Run every enabled rule on a Checkpoint loaded with ``load_checkpoint(source, strict=False)``."""
+    import importlib
+
+    options = options or CheckOptions()
+    enabled = options.enabled()
+    ctx = CheckContext(ck, enabled)
+    for name in GROUP_MODULES:
+        mod = importlib.import_module(f"{__name__}.{name}")
+        mod.run(ctx)
+    findings: list[Finding] = []
+    seen: set[tuple] = set()
+    per_rule: dict[str, int] = {}
+    suppressed: dict[str, int] = {}
+    for rule_id, message, file, tensor in ctx.raw:
+        key = (rule_id, file, tensor, message)
+        if key in seen:
+            continue
+        seen.add(key)
+        per_rule[rule_id] = per_rule.get(rule_id, 0) + 1
+        if per_rule[rule_id] > MAX_FINDINGS_PER_RULE:
+            suppressed[rule_id] = suppressed.get(rule_id, 0) + 1
+            continue
+        sev = options.severity.get(rule_id, RULES[rule_id].severity)
+        if options.strict and sev == "warning":
+            sev = "error"
+        findings.append(Finding(rule_id, sev, message, file, tensor))
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    findings.sort(key=lambda f: (order[f.severity], f.file or "", f.rule, f.tensor or ""))
+    # Suppressed errors still decide the exit code: keep one marker finding per rule.
+    for rule_id, n in suppressed.items():
+        sev = options.severity.get(rule_id, RULES[rule_id].severity)
+        if options.strict and sev == "warning":
+            sev = "error"
+        findings.append(Finding(rule_id, sev, f"... and {n} more {rule_id} findings not listed"))
+    return CheckResult(source=source_name or ck.source.display, findings=findings,
+                       rules_run=sorted(enabled), strict=options.strict, suppressed=suppressed,
+                       notes=list(ck.notes))
+
+
+def load_options(source, cli: CheckOptions | None = None) -> CheckOptions:
+    """Merge the checked repo's ``.ckptscope.toml`` / ``[tool.ckptscope]`` in pyproject.toml with the CLI's."""
+    from .settings import read_settings
+
+    return read_settings(source, cli)
+
+
+def check(spec: str, *, select=None, ignore=None, strict: bool = False, revision=None, token=None,
+          offline=None) -> CheckResult:
+    """Open ``spec`` and run the checks, honouring the repository's own ckptscope settings."""
+    from ..checkpoint import load_checkpoint
+    from ..sources import open_source
+
+    source = open_source(spec, revision=revision, token=token, offline=offline)
+    opts = load_options(source, CheckOptions(select=select, ignore=list(ignore or []), strict=strict))
+    ck = load_checkpoint(source, strict=False)
+    return run_checks(ck, opts)
+
+
+__all__ = ["RULES", "Rule", "CheckOptions", "CheckResult", "CheckContext", "run_checks", "check", "load_options"]

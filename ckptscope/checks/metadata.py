@@ -1,0 +1,54 @@
+"""Metadata files that do not parse (MD001), index entries that leave the repository (MD002), weights without a
+config.json (MD003)."""
+
+from __future__ import annotations
+
+from ..readers.index import unsafe_path
+
+#: top-level JSON files transformers reads; each must parse (and be an object)
+JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
+              "added_tokens.json", "preprocessor_config.json", "processor_config.json")
+
+
+def index_files(files) -> list[str]:
+    return sorted(f for f in files if "/" not in f and f.endswith(".index.json"))
+
+
+def run(ctx) -> None:
+    files = ctx.files
+    lfs = {r[2] for r in ctx.raw if r[0] == "ST011"}
+    for rel in [f for f in JSON_FILES if f in files] + index_files(files):
+        if rel in lfs:
+            continue
+        obj, err = ctx.json(rel)
+        if err:
+            ctx.add("MD001", f"{rel} {err}", rel)
+        elif not isinstance(obj, dict):
+            ctx.add("MD001", f"{rel} is a JSON {type(obj).__name__}, not an object", rel)
+        elif rel.endswith(".index.json"):
+            wm = obj.get("weight_map")
+            if not isinstance(wm, dict):
+                ctx.add("MD001", f"{rel} has no 'weight_map' object", rel)
+                continue
+            bad_paths = {}
+            for name, target in wm.items():
+                if not isinstance(target, str):
+                    ctx.add("MD001", f"{rel}: weight_map entry {name!r} is {target!r}, not a file name", rel, name)
+                elif unsafe_path(target):
+                    bad_paths.setdefault(target, name)
+            for target, name in bad_paths.items():
+                ctx.add("MD002", f"{rel} maps {name!r} to {target!r}, a path outside the repository", rel, name)
+            meta = obj.get("metadata")
+            if meta is not None and not isinstance(meta, dict):
+                ctx.add("MD001", f"{rel}: 'metadata' is not an object", rel)
+    md002_files = {r[2] for r in ctx.raw if r[0] == "MD002"}
+    for p in ctx.problems:
+        if p.code == "IX000" and p.file not in md002_files and p.file not in {r[2] for r in ctx.raw if r[0] == "MD001"}:
+            ctx.add("MD001", f"{p.file} {p.message}", p.file)
+        elif p.code == "TK000":  # the tokenizer reader (or the tokenizers library) rejected a tokenizer file
+            f = p.file.rsplit("/", 1)[-1] if p.file else "tokenizer.json"
+            if f not in lfs and not any(r[0] == "MD001" and r[2] == f for r in ctx.raw):
+                ctx.add("MD001", f"{f} {p.message}", f)
+    if not ctx.single and "config.json" not in files and (ctx.ck.headers or index_files(files)):
+        ctx.add("MD003", "safetensors weights but no config.json: transformers cannot load this repository",
+                None)
