@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ..analysis.classify import AUDIO_PAT, BUFFER_PAT, EXPERT_PAT, LAYER_PAT, QUANT_SUFFIX, VISION_PAT
+from ..analysis.classify import AUDIO_PAT, BUFFER_PAT, QUANT_SUFFIX, VISION_PAT, classify
 
 PLAIN_FLOATS = ("F16", "BF16", "F32", "F64")
 HEAD_PAT = re.compile(r"(^|\.)(lm_head|embed_out)\.(weight|qweight|weight_packed)$|^(model\.)?output\.weight$")
@@ -80,16 +80,15 @@ def run(ctx) -> None:
     if c.num_experts and c.num_experts > 1:
         per_layer: dict[str, set[int]] = {}
         for t in tensors:
-            e = EXPERT_PAT.search(t.name)
-            m = LAYER_PAT.search(t.name)
-            if e and m:
-                per_layer.setdefault(m.group(0), set()).add(int(e.group(1)))
+            pl = classify(t.name)
+            if pl.expert is not None and pl.layer is not None:
+                per_layer.setdefault(pl.layer, set()).add(pl.expert)
         bad = {k: v for k, v in per_layer.items() if len(v) != c.num_experts or max(v) >= c.num_experts}
         if bad:
             k = sorted(bad, key=lambda x: int(re.findall(r"\d+", x)[-1]))[0]
             v = bad[k]
             more = f" ({len(bad) - 1} more layers differ)" if len(bad) > 1 else ""
-            ctx.add("CF004", f"layer {k.strip('.')} stores {len(v)} experts (ids {min(v)}..{max(v)}) but the config "
+            ctx.add("CF004", f"layer {k} stores {len(v)} experts (ids {min(v)}..{max(v)}) but the config "
                              f"says {c.num_experts}{more}", cfg)
         for t in tensors:
             if FUSED_EXPERTS.search(t.name) and len(t.shape) >= 2 and t.shape[0] != c.num_experts:
@@ -112,9 +111,10 @@ def run(ctx) -> None:
     # CF006 / CF007: layer indices vs num_hidden_layers (decoder-only and encoder-only stacks).
     groups: dict[str, set[int]] = {}
     for t in tensors:
-        m = LAYER_PAT.search(t.name)
-        if m and not t.name.startswith(("mtp.", "model.mtp")):
-            groups.setdefault(m.group(1) or "", set()).add(int(m.group(2)))
+        pl = classify(t.name)
+        if pl.layer is not None and not t.name.startswith(("mtp.", "model.mtp")):
+            stack = pl.layer.split(".")[0] if "." in pl.layer else ""
+            groups.setdefault(stack, set()).add(pl.layer_num)
     expected = {}
     if c.is_encoder_decoder:
         expected = {"encoder": c.num_hidden_layers, "decoder": c.num_decoder_layers}
