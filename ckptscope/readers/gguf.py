@@ -8,6 +8,8 @@ unless ``keep_arrays`` asks for their values.
 
 from __future__ import annotations
 
+import math
+
 import io
 import os
 import struct
@@ -52,10 +54,7 @@ class GGUFTensorRecord:
 
     @property
     def numel(self) -> int:
-        p = 1
-        for d in self.ne:
-            p *= d
-        return p
+        return math.prod(self.ne)
 
     @property
     def nbytes(self) -> int | None:

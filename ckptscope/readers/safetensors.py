@@ -238,15 +238,21 @@ def validate_header(obj: dict, file: str, file_size: int | None, header_len: int
 
 def read_header_file(path: str, display: str | None = None, strict: bool = True) -> HeaderInfo:
     """Read and parse the header of a local .safetensors file: two reads, never the tensor data."""
-    import os
-
     name = display or path
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
-            prefix = f.read(8)
-            n = header_length(prefix, name, size)
-            rest = f.read(n)
+        data, size = read_header_bytes(path, name)
     except OSError as e:
         raise HeaderError(f"cannot read ({e.strerror or e})", name) from None
-    return parse_header(prefix + rest, name, size, strict=strict)
+    return parse_header(data, name, size, strict=strict)
+
+
+def read_header_bytes(path: str, name: str) -> tuple[bytes, int]:
+    """The first 8 + header_len bytes of a local file and its size. The length is validated (against the file
+    size and the 100 MB cap) before the header is read; OSError passes through to the caller."""
+    import os
+
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        prefix = f.read(8)
+        n = header_length(prefix, name, size)
+        return prefix + f.read(n), size

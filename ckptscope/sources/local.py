@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ..errors import SourceError
-from ..readers.safetensors import HeaderInfo, header_length, parse_header
+from ..readers.safetensors import HeaderInfo, parse_header, read_header_bytes
 from .base import Source
 
 IGNORED_DIRS = {".git", ".cache", "__pycache__", ".huggingface"}
@@ -73,16 +73,12 @@ class LocalSource(Source):
         for rel in paths:
             full = self._path(rel)
             try:
-                size = os.path.getsize(full)
-                with open(full, "rb") as f:
-                    prefix = f.read(8)
-                    n = header_length(prefix, rel, size)
-                    rest = f.read(n)
+                data, size = read_header_bytes(full, rel)
             except FileNotFoundError:
                 raise SourceError("shard file not found", full) from None
             except OSError as e:
                 raise SourceError(f"cannot read ({e.strerror or e})", full) from None
             self.stats.requests += 2
-            self.stats.bytes += 8 + len(rest)
-            out.append(parse_header(prefix + rest, rel, size, strict=strict))
+            self.stats.bytes += len(data)
+            out.append(parse_header(data, rel, size, strict=strict))
         return out

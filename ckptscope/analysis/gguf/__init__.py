@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 from .container import ALIGNMENT, ContainerSize, arch_kvs, container_size, general_kvs, pad, tokenizer_kvs
@@ -33,10 +35,7 @@ class TensorEstimate:
 
     @property
     def numel(self) -> int:
-        p = 1
-        for d in self.ne:
-            p *= d
-        return p
+        return math.prod(self.ne)
 
 
 @dataclass

@@ -14,6 +14,8 @@ overrides (``FAMILY``).
 
 from __future__ import annotations
 
+import math
+
 import re
 from dataclasses import dataclass, field
 
@@ -96,10 +98,7 @@ class GGUFTensor:
 
     @property
     def numel(self) -> int:
-        p = 1
-        for d in self.ne:
-            p *= d
-        return p
+        return math.prod(self.ne)
 
 
 @dataclass
