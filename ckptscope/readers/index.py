@@ -35,11 +35,15 @@ def parse_index(data: bytes, file: str) -> IndexInfo:
     if not isinstance(obj, dict) or not isinstance(obj.get("weight_map"), dict):
         raise HeaderError("has no 'weight_map' object", file)
     wm = obj["weight_map"]
+    checked: set[str] = set()  # ~100k entries name a few hundred files: judge each file name once
     for k, v in wm.items():
         if not isinstance(v, str):
             raise HeaderError(f"weight_map entry {k!r} is not a file name", file)
+        if v in checked:
+            continue
         if unsafe_path(v):
             raise HeaderError(f"weight_map entry {k!r} names {v!r}, a path outside the repository", file)
+        checked.add(v)
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     ts = meta.get("total_size")
     if isinstance(ts, float) and ts.is_integer():

@@ -374,6 +374,7 @@ class HubSource(Source):
             size = self._files.get(p)
             obj = headers[p]
             out.append(header_from_object(obj, p, size, header_len_from_size(obj, size), strict=strict))
+        self._raw_headers = {p: headers[p] for p in paths}
         self.header_method = "sharded-metadata"
         self.notes.append(f"{len(paths)} shard headers read in 1 request (the Hub's sharded-metadata endpoint)")
         return out

@@ -84,8 +84,9 @@ def header_len_from_size(obj: dict, file_size: int | None) -> int | None:
     for k, v in obj.items():
         if k != "__metadata__" and isinstance(v, dict):
             offs = v.get("data_offsets")
-            if isinstance(offs, list) and len(offs) == 2 and all(type(o) is int for o in offs):
-                end = max(end, offs[1])
+            if type(offs) is list and len(offs) == 2 and type(offs[1]) is int and type(offs[0]) is int:
+                if offs[1] > end:
+                    end = offs[1]
     n = file_size - 8 - end
     return n if n >= 2 else None
 
@@ -153,17 +154,20 @@ def _now() -> str:
 
 def build(*, source: dict, files: dict, text_files: dict[str, bytes], headers: list[HeaderInfo],
           tokenizer: TokenizerInfo | None, provenance: dict | None = None, created: str | None = None,
-          raw_headers: dict[str, bytes] | None = None) -> dict:
+          raw_headers: dict[str, bytes | dict] | None = None) -> dict:
     """The snapshot as a dict. ``source``: kind/name/revision/endpoint of where it was read.
 
-    ``raw_headers`` (file -> the JSON header bytes as read) stores headers verbatim as ``header_text``: fast to
-    write and read, for ckptscope's own cache; snapshots meant for people keep one object per tensor (diffable)."""
+    ``raw_headers`` (file -> the JSON header bytes as read, or the object as decoded) stores headers verbatim:
+    fast to write and read, for ckptscope's own cache; snapshots meant for people are rebuilt from the parsed
+    tensors, one object per tensor in file order (diffable)."""
     hdrs = {}
     for h in headers:
         ent: dict = {"header_len": h.header_len, "file_size": h.file_size}
         raw = (raw_headers or {}).get(h.file)
-        if raw is not None:
+        if isinstance(raw, bytes):
             ent["header_text"] = raw.decode("utf-8")
+        elif isinstance(raw, dict):  # the header object exactly as a source decoded it
+            ent["header"] = raw
         else:
             ent["header"] = header_object(h)
         if h.problems:
