@@ -66,20 +66,36 @@ def build_report(ck: Checkpoint) -> Report:
     notes = list(ck.source.notes) + list(ck.notes)
     findings: list[Finding] = []
     basis = "headers"
+    inventory: list = []
     if ck.has_weights:
         s = summarize(ck.tensors, ck.config)
     else:
         basis = "config"
-        s = _config_only(ck, notes)
+        s, inventory = _config_only(ck, notes)
     by_bytes = s["bytes"]
     by_bytes["files_total"] = sum(v or 0 for n, v in ck.files.items() if n in hdr)
     by_bytes["header_total"] = sum(8 + h.header_len for h in ck.headers)
     if ck.index is not None:
         by_bytes["index_total_size"] = ck.index.total_size
-        if ck.index.total_size is not None and ck.index.total_size != by_bytes["total"]:
+        if ck.index.total_size is not None and ck.index.total_size != by_bytes["total"] and (
+                ck.has_weights or by_bytes["total"]):
+            held = "the shards hold" if ck.has_weights else "config.json predicts"
             findings.append(Finding("IX006", "warning",
-                                    f"metadata.total_size is {ck.index.total_size:,} but the shards hold "
+                                    f"metadata.total_size is {ck.index.total_size:,} but {held} "
                                     f"{by_bytes['total']:,} bytes of tensor data", ck.index.file))
+        if ck.index_only and s["tensors"]["count"]:
+            names = set(ck.index.weight_map)
+            predicted = {t.name for t in inventory}
+            if predicted != names:
+                only_i, only_p = sorted(names - predicted), sorted(predicted - names)
+                eg = (f"e.g. {only_i[0]!r} is in the index only" if only_i else f"e.g. {only_p[0]!r} is predicted only")
+                findings.append(Finding("RC000", "warning",
+                                        f"the index lists {len(only_i):,} tensors config.json does not predict and "
+                                        f"misses {len(only_p):,} it predicts; {eg}", ck.index.file))
+            notes.append(f"index: {len(names):,} tensors, total_size {ck.index.total_size:,} bytes; prediction: "
+                         f"{s['tensors']['count']:,} tensors, {by_bytes['total']:,} bytes"
+                         if ck.index.total_size is not None else
+                         f"index: {len(names):,} tensors; prediction: {s['tensors']['count']:,} tensors")
     if ck.tokenizer_note:
         notes.append(ck.tokenizer_note)
     for p in ck.problems:
@@ -102,7 +118,8 @@ def build_report(ck: Checkpoint) -> Report:
     return report
 
 
-def _config_only(ck: Checkpoint, notes: list[str]) -> dict:
+def _config_only(ck: Checkpoint, notes: list[str]) -> tuple[dict, list]:
+    """The breakdown of the tensors config.json predicts (and the prediction), when there are no headers."""
     from .analysis.breakdown import summarize
 
     predict = _predictor()
@@ -110,13 +127,13 @@ def _config_only(ck: Checkpoint, notes: list[str]) -> dict:
         inv = predict(ck.config)
         if inv is not None:
             notes.append("no safetensors weights here: every number is predicted from config.json alone")
-            return summarize(inv, ck.config)
+            return summarize(inv, ck.config), inv
     if ck.config is None:
         notes.append("no config.json and no safetensors weights: nothing to count")
     else:
         notes.append(f"no safetensors weights and no architecture rules for {ck.config.architecture}: "
                      "the numbers come from config.json alone and cannot be computed")
-    return summarize([], ck.config)
+    return summarize([], ck.config), []
 
 
 def _predictor():

@@ -29,6 +29,7 @@ class Checkpoint:
     tokenizer: TokenizerInfo | None = None
     tokenizer_note: str | None = None
     problems: list[Problem] = field(default_factory=list)  #: collected when loaded with strict=False
+    index_only: bool = False  #: an index whose shards are all absent (a metadata-only copy)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -94,7 +95,13 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
         if ck.index is not None:
             shards = ck.index.shards
             absent = [s for s in shards if s not in files]
-            if absent:
+            if absent and len(absent) == len(shards) and strict:
+                # A metadata-only copy (the index without its shards): describe it from config.json instead.
+                ck.notes.append(f"{idx_name} names {len(shards)} shard file(s) and none is here: the numbers are "
+                                "predicted from config.json and compared with the index")
+                ck.index_only = True
+                shards = []
+            elif absent:
                 msg = f"names shard {absent[0]} which is not in the checkpoint" + (
                     f" ({len(absent) - 1} more missing)" if len(absent) > 1 else "")
                 if strict:

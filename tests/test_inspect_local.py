@@ -188,3 +188,34 @@ def test_help_is_light():
             "if m in sys.modules]\nprint('HEAVY', heavy)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env_with_repo(), cwd=ROOT)
     assert "HEAVY []" in p.stdout, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("name", ["github-wizardlm-2-8x22b", "github-reflection-llama-3.1-70b",
+                                  "github-cogito-v1-preview-qwen-14b"])
+def test_index_without_shards_is_predicted_and_compared(name, run_cli):
+    """A metadata-only copy (real index, no shards): predicted from config.json and held against the index."""
+    d = CHECKPOINTS / name
+    index = json.loads((d / "model.safetensors.index.json").read_text())
+    code, out, err = run_cli("inspect", d, "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["basis"] == "config"
+    assert r["bytes"]["total"] == index["metadata"]["total_size"]  # the real index's figure
+    assert r["tensors"]["count"] == len(index["weight_map"])
+    assert not r["findings"]
+    assert any("none is here" in n for n in r["notes"])
+
+
+def test_index_without_shards_that_disagrees(tmp_path, run_cli):
+    src = CHECKPOINTS / "github-cogito-v1-preview-qwen-14b"
+    shutil.copy(src / "config.json", tmp_path / "config.json")
+    index = json.loads((src / "model.safetensors.index.json").read_text())
+    del index["weight_map"]["model.layers.3.self_attn.k_proj.bias"]
+    index["metadata"]["total_size"] += 1024
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps(index))
+    code, out, _ = run_cli("inspect", tmp_path, "--json")
+    r = json.loads(out)
+    assert code == 0
+    rules = {f["rule"]: f["message"] for f in r["findings"]}
+    assert "k_proj.bias" in rules["RC000"] and "misses 1" in rules["RC000"]
+    assert "config.json predicts" in rules["IX006"]
