@@ -118,15 +118,83 @@ def test_full_finetune_zero_stages():
     assert C.full_ft_state(P, "bf16", 0, 1)["total"] == 8 * P
 
 
-def test_training_activation_formula():
+def test_training_activation_formula_full():
     d = C.dims(cfg("meta-llama__Llama-3.1-8B"))
-    # per layer per token values: 4h + 3q + 3kv + 4I = 4*4096 + 3*4096 + 3*1024 + 4*14336
-    per_layer = 4 * 4096 + 3 * 4096 + 3 * 1024 + 4 * 14336
+    # bytes per layer per token, bf16 (a = 2): two RMSNorms each save an fp32 copy of their input (4h) and the bf16
+    # normalised value (2h); q/k/v and gate/up save the two normed outputs (2h each); SDPA saves rotated q, k, v
+    # and its output (2q + 2kv, x 2 bytes); the MLP saves gate, SiLU(gate), up and the product (4I x 2 bytes)
+    per_layer = 2 * (4 * 4096 + 2 * 4096) + 2 * 2 * 4096 + 2 * (2 * 4096 + 2 * 1024) + 2 * 4 * 14336
+    assert per_layer == 16 * 4096 + 4 * 4096 + 4 * 1024 + 8 * 14336 == 200704
     a = C.train_activation_bytes(d, 2048, 1, checkpointing=False)
-    assert a["layers"] == 2048 * 2 * 32 * per_layer
-    assert a["logits"] == 2048 * 128256 * 10
+    assert a["layers"] == 2048 * 32 * per_layer
+    # 12 bytes per vocabulary entry at the start of backward (fp32 log-softmax, its gradient, the backward's
+    # result) + the final norm (fp32 copy 4h, bf16 value 2h, LM-head input 2h)
+    assert a["logits"] == 2048 * (128256 * 12 + 8 * 4096)
+    # checkpointing: each layer's input (2h) + the larger of the logits phase and one recomputed layer
     b = C.train_activation_bytes(d, 2048, 1, checkpointing=True)
-    assert b["layers"] == 2048 * 2 * (32 * 4096 + per_layer)
+    assert b["total"] == 2048 * 32 * 2 * 4096 + max(2048 * (128256 * 12 + 8 * 4096), 2048 * per_layer)
+    assert b["peak_phase"] == "logits"
+
+
+def test_training_activation_formula_lora():
+    d = C.dims(cfg("meta-llama__Llama-3.1-8B"))
+    # LoRA all-linear r=16, fp32 adapters: the frozen base linears save nothing; PEFT's fp32 copy of each adapted
+    # layer's input (q, k, v, gate, up: 4h each; o: 4q; down: 4I) and the fp32 rank-16 A output (4 x 16) of each
+    # of the 7 adapters; the norms save their fp32 copies only (2 x 4h); SDPA 2 x (2q + 2kv); MLP gate, SiLU, up
+    per_layer = (2 * 4 * 4096 + 5 * 4 * 4096 + 4 * 4096 + 4 * 14336 + 7 * 4 * 16
+                 + 2 * (2 * 4096 + 2 * 1024) + 2 * 3 * 14336)
+    assert per_layer == 295360
+    a = C.train_activation_bytes(d, 2048, 1, checkpointing=False, mode="lora", lora_targets=None, rank=16)
+    assert a["layers"] == 2048 * 32 * per_layer
+    assert a["logits"] == 2048 * (128256 * 12 + 4 * 4096)  # frozen final norm and LM head: only the fp32 copy
+    # q_proj and v_proj only: two fp32 input copies, no o/down copies, two A outputs
+    qv = C.train_activation_bytes(d, 2048, 1, checkpointing=False, mode="lora", lora_targets=["q_proj", "v_proj"])
+    assert qv["layers"] == 2048 * 32 * (2 * 4 * 4096 + 2 * 4 * 4096 + 2 * 4 * 16 + 2 * (2 * 4096 + 2 * 1024)
+                                         + 2 * 3 * 14336)
+
+
+def test_training_qk_norm_and_moe_dispatch():
+    # Qwen3-30B-A3B: hidden 2048, 32 heads x 128 = 4096, 4 KV heads x 128 = 512, 128 experts, top-8,
+    # moe_intermediate_size 768, every layer MoE; q_norm/k_norm; the router casts top-k weights to bf16 (2 bytes)
+    d = C.dims(cfg("Qwen__Qwen3-30B-A3B"))
+    attn = 2 * (4 * 2048 + 2 * 2048) + 2 * 2 * 2048 + 2 * (2 * 4096 + 2 * 512) + (4 + 2) * (4096 + 512)
+    # per token-expert pair: gathered input (2h), gate_up output (4 Im), SiLU (2 Im), product (2 Im), expert
+    # output (2h), routing weight (2), two int64 index tensors (16); router softmax in fp32 (4 x 128)
+    moe = 8 * (2 * 2048 + 2 * 4 * 768 + 2 * 2048 + 2 + 16) + 4 * 128
+    a = C.train_activation_bytes(d, 2048, 1, checkpointing=False)
+    assert a["layers"] == 2048 * 48 * (attn + moe)
+
+
+def test_prefill_dense():
+    d = C.dims(cfg("meta-llama__Llama-3.1-8B"))
+    # 4 hidden-size tensors (embedding output, layer input, residual, normed input) + the MLP's 3 x 14336 (bf16),
+    # larger than attention's 4q + 2kv = 4 x 4096 + 2 x 1024; last-token logits in fp32
+    assert C.prefill_activation_bytes(d, 8192, 1) == 8192 * 2 * (4 * 4096 + 3 * 14336) + 128256 * 4
+
+
+def test_prefill_moe_transformers_dispatch():
+    # Qwen3-30B-A3B, bf16 routing weights: per token-expert pair max(2 (h + 4 Im), 2 (3h + Im), h (2 + 2) x 2)
+    # = max(2 x 5120, 2 x 6912, 16384) = 16384 bytes, + 3 int64 indices (24)
+    d = C.dims(cfg("Qwen__Qwen3-30B-A3B"))
+    assert C.prefill_activation_bytes(d, 8192, 1) == 8192 * (2 * 4 * 2048 + 8 * (16384 + 24)) + 151936 * 4
+    # fused dispatch: 8 x 2 x (3 x 768 + 2048)
+    assert C.prefill_activation_bytes(d, 8192, 1, moe_dispatch="fused") == (
+        8192 * (2 * 4 * 2048 + 8 * 2 * (3 * 768 + 2048)) + 151936 * 4)
+    # DeepSeek-V3: hidden 7168, top-8 of 256, moe_intermediate_size 2048, fp32 routing weights (4 bytes):
+    # the weighted outputs and their un-permuted copy are fp32: h (2 + 2 + 4 + 4) = 12 x 7168 per pair
+    v3 = C.dims(cfg("deepseek-ai__DeepSeek-V3"))
+    pair = max(2 * (7168 + 4 * 2048), 2 * (3 * 7168 + 2048), 7168 * 12) + 24
+    assert pair == 86040
+    assert C.prefill_activation_bytes(v3, 4096, 1) == 4096 * (2 * 4 * 7168 + 8 * pair) + 129280 * 4
+
+
+def test_plan_states_moe_dispatch():
+    r = plan(config=cfg("Qwen__Qwen3-30B-A3B"), options=Options(context=4096))
+    assert any("grouped_mm" in a and "w = 2" in a for a in r["assumptions"])
+    r = plan(config=cfg("deepseek-ai__DeepSeek-V3"), options=Options(context=4096, moe_dispatch="fused"))
+    assert any("fused" in a for a in r["assumptions"])
+    with pytest.raises(CkptError):
+        plan(config=cfg("Qwen__Qwen3-30B-A3B"), options=Options(moe_dispatch="magic"))
 
 
 # ------------------------------------------------------------------------------------------ DeepSeek-V3 (MLA)

@@ -54,6 +54,8 @@ CASES = [
     ("llama32-1b-full", "meta-llama__Llama-3.2-1B", {}, "train", {"train": "full", "tokens": 2048}),
     ("llama32-1b-full-ckpt", "meta-llama__Llama-3.2-1B", {}, "train",
      {"train": "full", "tokens": 2048, "checkpointing": True}),
+    ("qwen3-30b-a3b-4L-full", "Qwen__Qwen3-30B-A3B", {"num_hidden_layers": 4}, "train",
+     {"train": "full", "tokens": 2048}),
     ("llama31-8b-lora", "meta-llama__Llama-3.1-8B", {}, "train", {"train": "lora", "tokens": 2048}),
     ("llama31-8b-lora-ckpt", "meta-llama__Llama-3.1-8B", {}, "train",
      {"train": "lora", "tokens": 2048, "checkpointing": True}),
@@ -178,6 +180,9 @@ def build_model(cfg_dict: dict, kind: str, device: str):
         torch.set_default_dtype(prev)
     model.to(dtype=torch.bfloat16)
     model._validate_attn = attn
+    experts = getattr(model.config, "_experts_implementation", None)
+    if experts and any(type(m).__name__.endswith("Experts") for m in model.modules()):
+        model._validate_attn = f"{attn}; experts {experts}"
     return model
 
 
@@ -272,6 +277,7 @@ def run_train(name, cfg_dict, kind, opts, device, rows, log):
     N, B = opts["tokens"], opts.get("batch", 1)
     mem = Mem(device)
     model = build_model(cfg_dict, kind, device)
+    model_attn = model._validate_attn
     w_meas = (mem.alloc() - mem.base) if mem.cuda else weight_bytes(model)
     if opts["train"] == "lora":
         try:
@@ -309,13 +315,15 @@ def run_train(name, cfg_dict, kind, opts, device, rows, log):
     tr = e["training"]["per_gpu"]
     est_state = sum(v for k, v in tr.items() if k not in ("activations", "overhead", "total"))
     tag = f"seq {N} x {B}" + (", ckpt" if opts.get("checkpointing") else "")
-    rows.append((name, tag, "weights (base model)", w_meas, e["weights"]["bytes"], e["weights"]["basis"]))
+    rows.append((name, tag, "weights (base model)", w_meas, e["weights"]["bytes"],
+                 f"{e['weights']['basis']}; attention {model_attn}"))
     rows.append((name, tag, "after step: weights+grads+optimizer", steady, est_state,
                  "bf16 full FT 8 B/param" if opts["train"] == "full" else "LoRA: base bf16 + adapter 16 B/param"))
     if peak is not None:
         rows.append((name, tag, "peak of step 2", peak, est_state + tr["activations"],
                      f"+ activations {tr['activations']:,}"))
-        rows.append((name, tag, "activations (peak - steady)", peak - steady, tr["activations"], "formula"))
+        rows.append((name, tag, "activations (peak - steady)", peak - steady, tr["activations"],
+                     f"formula; peak phase: {e['training']['activations']['peak_phase']}"))
     log(f"{name}: weights {w_meas / GiB:.3f} GiB, steady {steady / GiB if steady else 0:.3f} GiB, "
         f"peak {peak / GiB if peak else float('nan'):.3f} GiB")
     del model, opt, params

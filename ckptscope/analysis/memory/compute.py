@@ -1,8 +1,9 @@
 """Activations (inference prefill and training) and training state, each with the formula it uses.
 
-All formulas count *values* per token and multiply by the activation width (2 bytes for bf16/fp16).
-Dimensions per layer: h = hidden_size, q = heads x head_dim, kv = KV heads x head_dim (MLA: the latent), I = the
-MLP width a token passes through (dense: intermediate_size; MoE: top_k x moe_intermediate_size + shared experts).
+Activation terms are derived from what the engine's code allocates (transformers 5.17-5.23 with PyTorch SDPA,
+checked on an H100 with tools/gpu_validate.py; see docs/validation.md), counted in bytes per token.
+Dimensions per layer: h = hidden_size, q = heads x head_dim, kv = KV heads x head_dim, I = the dense MLP width,
+k = experts per token, Im = moe_intermediate_size, a = activation bytes (2 for bf16/fp16).
 """
 
 from __future__ import annotations
@@ -14,6 +15,16 @@ from dataclasses import dataclass
 from ...readers.config import ModelConfig
 from ..classify import ATTENTION, BUFFER, EXPERTS, MLP, MTP, QUANT, SHARED, packing_factor
 from .weights import classify_cached
+
+#: MoE families whose transformers router hands fp32 routing weights to the experts (the router runs in fp32 and
+#: the top-k weights are not cast back), read in transformers 5.17/5.23
+FP32_ROUTING = {"deepseek_v2", "deepseek_v3", "mixtral"}
+#: families whose router casts the top-k weights back to the activation dtype
+ACT_ROUTING = {"qwen2_moe", "qwen3_moe", "qwen3_next", "qwen3_vl_moe", "qwen3_5_moe", "olmoe", "gpt_oss"}
+MOE_DISPATCH = ("transformers", "fused")
+#: families with per-head RMSNorm on q and k (q_norm / k_norm), which save their own fp32 copies in training
+QK_NORM = {"qwen3", "qwen3_moe", "olmo2", "olmoe", "gemma3", "gemma3_text"}
+INDEX_BYTES = 8  #: int64 sort / permutation indices of the token-expert pairs
 
 
 @dataclass
@@ -27,15 +38,25 @@ class Dims:
     I_dense: int
     I_moe: int  #: per token, active: top_k x moe_intermediate_size + shared experts
     vocab: int
+    k: int = 0  #: experts per token
+    Im: int = 0  #: one expert's intermediate width
+    I_shared: int = 0  #: shared experts' total intermediate width
+    experts: int = 0
+    routing_bytes: int = 4  #: dtype of the routing weights the experts multiply by (fp32 unless known otherwise)
+    routing_known: bool = False
+    mla: tuple | None = None  #: (heads, qk_nope, qk_rope, v_head_dim) for multi-head latent attention
+    qk_norm: bool = False
 
 
-def dims(c: ModelConfig) -> Dims:
+def dims(c: ModelConfig, act_bytes: int = 2) -> Dims:
     h = c.hidden_size or 0
     H = c.num_attention_heads or 1
     hd = c.head_dim or (h // H if H else 0)
+    mla = None
     if c.is_mla:
         q = H * ((c.qk_nope_head_dim or 0) + (c.qk_rope_head_dim or 0))
         kv = H * ((c.qk_nope_head_dim or 0) + (c.v_head_dim or 0))  # the expanded K/V computed during prefill
+        mla = (H, c.qk_nope_head_dim or 0, c.qk_rope_head_dim or 0, c.v_head_dim or 0)
     else:
         q = H * hd
         kv = (c.num_key_value_heads or H) * hd
@@ -50,44 +71,162 @@ def dims(c: ModelConfig) -> Dims:
         moe = sum(1 for i in range(c.num_hidden_layers or 0) if i >= first and (i + 1) % freq == 0 and i not in only)
     Im = c.moe_intermediate_size or c.intermediate_size or 4 * h
     shared = (c.n_shared_experts or 0) * Im or (c.get("shared_expert_intermediate_size") or 0)
-    I_moe = (c.num_experts_per_tok or 1) * Im + shared if moe else 0
-    return Dims(h, q, kv, n, n - moe, moe, c.intermediate_size or 4 * h, I_moe, c.vocab_size or 0)
+    k = (c.num_experts_per_tok or 1) if moe else 0
+    I_moe = k * Im + shared if moe else 0
+    mt = c.model_type or ""
+    routing = act_bytes if mt in ACT_ROUTING else 4
+    return Dims(h, q, kv, n, n - moe, moe, c.intermediate_size or 4 * h, I_moe, c.vocab_size or 0,
+                k=k, Im=Im if moe else 0, I_shared=shared if moe else 0, experts=c.num_experts or 0,
+                routing_bytes=routing, routing_known=mt in ACT_ROUTING or mt in FP32_ROUTING, mla=mla,
+                qk_norm=mt in QK_NORM)
 
 
-PREFILL_FORMULA = ("prefill activations = T x a x (3h + max(3 I / tp, (2q + 4kv) / tp)) + B x vocab x 4: "
-                   "T = batch x tokens processed at once (the prefill chunk), a = 2 bytes; the live set of one layer "
-                   "(residual, normed input, layer output, and either the MLP's gate, up and product or the "
-                   "attention's q, k, v and output; SDPA/flash attention, no T^2 score matrix), plus last-token "
-                   "logits in fp32")
+# ------------------------------------------------------------------------------------------------ prefill
+
+PREFILL_FORMULA = (
+    "prefill activations (no_grad forward, SDPA/flash attention: no T^2 score matrix) = T x (4 a h + max(layer "
+    "terms)) + B x vocab x 4, T = batch x tokens processed at once (the prefill chunk), a = 2 bytes: 4 h = the "
+    "embedding output (kept by the model's forward), the layer input (held by the caller), the residual and the "
+    "normed input; dense MLP 3 a I / tp (SiLU(gate), up and their product alive together); attention a (4q + 2kv) "
+    "/ tp (q, k, v, the rotated q and two rotary temporaries; MLA: a (3 H (nope+rope) + H (nope+v) + H v + H rope) "
+    "/ tp: q, the concatenated query, the expanded K/V, the assembled keys, the output, the rotated part); "
+    "plus last-token logits in fp32")
+
+MOE_TRANSFORMERS = (
+    "MoE layers, transformers grouped_mm dispatch (the default experts implementation of transformers 5.x, "
+    "integrations/moe.py; --moe-dispatch transformers): every token is copied once per chosen expert (S = T x k "
+    "token-expert pairs), so per token k x max(a (h + 4 Im / tp) [the gathered inputs, the gate_up output, "
+    "SiLU(gate) and the product], a (3h + Im / tp) [down projection and its masked copy], h (2a + 2w) [gathered "
+    "inputs, expert outputs, the weighted outputs and their un-permuted copy, w = routing-weight bytes]) + k x 3 x 8 "
+    "bytes of int64 sort/permutation indices; w = {w} ({why})")
+MOE_FUSED = ("MoE layers, fused dispatch (--moe-dispatch fused; vLLM/SGLang fused_moe style): per token k x a x "
+             "(2 Im + Im + h) / tp for the three intermediate caches (gate_up output, activation, expert outputs) "
+             "[not measured here]")
 
 
-def prefill_activation_bytes(d: Dims, tokens: int, batch: int, tp: int = 1, act_bytes: int = 2) -> int:
+def _attn_prefill(d: Dims, tp: int) -> float:
+    if d.mla:
+        H, nope, rope, v = d.mla
+        return (3 * H * (nope + rope) + H * (nope + v) + H * v + H * rope) / tp
+    return (4 * d.q + 2 * d.kv) / tp
+
+
+def moe_prefill_bytes_per_token(d: Dims, tp: int = 1, act_bytes: int = 2, dispatch: str = "transformers") -> float:
+    """Bytes per token live in one MoE layer's dispatch at its peak (beyond the 4 a h the model itself holds)."""
+    if not d.moe_layers:
+        return 0.0
+    a, h, k, Im = act_bytes, d.h, d.k, d.Im
+    shared = a * (h + 3 * d.I_shared / tp)  # after the routed experts: their output + the shared MLP
+    if dispatch == "fused":
+        return max(k * a * (3 * Im / tp + h), shared)
+    w = d.routing_bytes
+    pair = max(a * (h + 4 * Im / tp), a * (3 * h + Im / tp), h * (2 * a + 2 * w)) + 3 * INDEX_BYTES
+    return max(k * pair, shared)
+
+
+def moe_formula(d: Dims, dispatch: str = "transformers") -> str:
+    if dispatch == "fused":
+        return MOE_FUSED
+    why = ("this family's router keeps the top-k weights in fp32, so the weighted expert outputs are fp32"
+           if d.routing_bytes == 4 and d.routing_known else
+           "this family's router casts the top-k weights to the activation dtype" if d.routing_known else
+           "family not read: fp32 routing weights assumed, the larger case")
+    return MOE_TRANSFORMERS.format(w=d.routing_bytes, why=why)
+
+
+def prefill_activation_bytes(d: Dims, tokens: int, batch: int, tp: int = 1, act_bytes: int = 2,
+                             moe_dispatch: str = "transformers") -> int:
     T = tokens * batch
-    I = max(d.I_dense if d.dense_layers else 0, d.I_moe)
-    per_tok = 3 * d.h + max(3 * I / tp, (2 * d.q + 4 * d.kv) / tp)
-    return int(T * act_bytes * per_tok + batch * d.vocab * 4)
+    a = act_bytes
+    terms = [a * _attn_prefill(d, tp)]
+    if d.dense_layers:
+        terms.append(a * 3 * d.I_dense / tp)
+    if d.moe_layers:
+        terms.append(moe_prefill_bytes_per_token(d, tp, a, moe_dispatch))
+    per_tok = 4 * a * d.h + max(terms)
+    return int(T * per_tok + batch * d.vocab * 4)
 
 
-TRAIN_FORMULA = ("training activations per layer per token = 4h + 3q + 3kv + 4I values (inputs of the two norms "
-                 "and their outputs, q, k, v, rotated q/k, attention output, and the MLP's gate, up, activation and "
-                 "product), x a = 2 bytes; with gradient checkpointing only each layer's input (h) is kept, plus one "
-                 "layer recomputed at a time; logits add 10 bytes per token per vocabulary entry (bf16 logits, the "
-                 "fp32 copy cross-entropy makes, and its fp32 gradient)")
+# ------------------------------------------------------------------------------------------------ training
+
+LOGIT_BYTES = 12  #: per token per vocabulary entry at the start of backward (see TRAIN_FORMULA)
+ADAPTER_ACT_BYTES = 4  #: PEFT casts each adapted layer's input to the adapter dtype (fp32) and saves that copy
+
+TRAIN_FORMULA = (
+    "training activations = what autograd saves for backward (transformers + PyTorch SDPA, bf16, a = 2), per layer "
+    "per token: full fine-tuning 8h + a (4h + 2q + 2kv + 4I) bytes (each RMSNorm saves its fp32 input copy 4h and "
+    "its bf16 normalised value, each normed output is saved by the next projections, SDPA saves rotated q, k, v and "
+    "its output, the MLP saves gate, SiLU(gate), up and the product); LoRA (frozen bf16 base, fp32 adapters, "
+    "dropout 0): the base linears save nothing, each adapted linear saves the fp32 copy of its input that PEFT "
+    "makes (4 bytes x its input width: 4h for q/k/v/gate/up, 4q for o, 4I for down) and its rank-r fp32 A output "
+    "(4r), the norms save only their fp32 input copies (8h), SDPA a (2q + 2kv), the MLP a 3I; MoE layers replace "
+    "the MLP by the grouped_mm dispatch tensors: full fine-tuning k x (a (2h + 4Im) + w + 16) + 4 x experts "
+    "(gathered inputs, gate_up output, SiLU, product, expert outputs, routing weights, indices, router softmax), "
+    "the same under LoRA (PEFT's ParamWrapper adapts the 3-D expert weights, so autograd keeps them); plus shared "
+    "experts as a dense MLP; q_norm/k_norm families (Qwen3, OLMo-2, Gemma-3) add (4 + a)(q + kv), LoRA 4 (q + kv). "
+    "Logits: 12 bytes per token per vocabulary entry at the start of backward (fp32 log-softmax output saved by "
+    "cross-entropy, its fp32 gradient, and log_softmax backward's fp32 result; the forward's bf16 logits + fp32 copy + "
+    "log-softmax is 10), plus the final norm. Without checkpointing: all layers + logits. With gradient "
+    "checkpointing each layer keeps only its input (a h), and the peak is the larger of the logits phase and one "
+    "recomputed layer (backward transients of that layer not counted)")
 
 
-def train_activation_bytes(d: Dims, seq: int, batch: int, checkpointing: bool, act_bytes: int = 2) -> dict:
-    T = seq * batch
+def _lora_set(targets: list[str] | None) -> set[str]:
+    names = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    return names if targets is None else names & set(targets)
 
-    def per_layer(I: int) -> int:
-        return 4 * d.h + 3 * d.q + 3 * d.kv + 4 * I
 
-    full = d.dense_layers * per_layer(d.I_dense) + d.moe_layers * per_layer(d.I_moe)
-    if checkpointing:
-        layers = d.layers * d.h + max(per_layer(d.I_dense), per_layer(d.I_moe) if d.moe_layers else 0)
+def train_layer_bytes(d: Dims, mode: str = "full", moe: bool = False, lora_targets: list[str] | None = None,
+                      rank: int = 16, act_bytes: int = 2) -> float:
+    """Bytes per token autograd saves in one decoder layer (dense MLP, or MoE when ``moe``)."""
+    a, h, q, kv = act_bytes, d.h, d.q, d.kv
+    if mode == "full":
+        per = 8 * h + a * (4 * h + 2 * q + 2 * kv) + ((4 + a) * (q + kv) if d.qk_norm else 0)
+        if moe:
+            per += d.k * (a * (2 * h + 4 * d.Im) + d.routing_bytes + 2 * INDEX_BYTES) + 4 * d.experts
+            per += a * 4 * d.I_shared
+        else:
+            per += a * 4 * d.I_dense
+        return per
+    t = _lora_set(lora_targets)
+    F = ADAPTER_ACT_BYTES
+    per = 8 * h + a * (2 * q + 2 * kv) + (4 * (q + kv) if d.qk_norm else 0)
+    per += F * (h * len(t & {"q_proj", "k_proj", "v_proj"}) + q * ("o_proj" in t))
+    attn_adapters = len(t & {"q_proj", "k_proj", "v_proj", "o_proj"})
+    per += F * rank * attn_adapters
+
+    def mlp(I: int) -> float:
+        mt = t & {"gate_proj", "up_proj", "down_proj"}
+        return a * 3 * I + F * (h * len(mt & {"gate_proj", "up_proj"}) + I * ("down_proj" in mt)) + F * rank * len(mt)
+
+    if moe:
+        # PEFT >= 0.17 adapts the 3-D expert parameters too (ParamWrapper): the dispatch saves what full FT saves
+        per += d.k * (a * (2 * h + 4 * d.Im) + d.routing_bytes + 2 * INDEX_BYTES) + 4 * d.experts
+        if d.I_shared:
+            per += mlp(d.I_shared)
     else:
-        layers = full
-    logits = T * d.vocab * 10
-    return {"layers": int(T * act_bytes * layers), "logits": int(logits), "total": int(T * act_bytes * layers + logits)}
+        per += mlp(d.I_dense)
+    return per
+
+
+def train_activation_bytes(d: Dims, seq: int, batch: int, checkpointing: bool, act_bytes: int = 2,
+                           mode: str = "full", lora_targets: list[str] | None = None, rank: int = 16) -> dict:
+    T = seq * batch
+    a = act_bytes
+    dense = train_layer_bytes(d, mode, False, lora_targets, rank, a) if d.dense_layers else 0
+    moe = train_layer_bytes(d, mode, True, lora_targets, rank, a) if d.moe_layers else 0
+    final_norm = 4 * d.h + (2 * a * d.h if mode == "full" else 0)  # fp32 copy (+ bf16 value, LM-head input)
+    logits = T * (d.vocab * LOGIT_BYTES + final_norm)
+    if checkpointing:
+        inputs = T * d.layers * a * d.h
+        layer = T * max(dense, moe)
+        layers = inputs + max(0, layer - logits)  # the logits phase and a recomputed layer are not alive together
+        phase = "logits" if logits >= layer else "recomputed layer"
+    else:
+        layers = T * (d.dense_layers * dense + d.moe_layers * moe)
+        phase = "logits (start of backward)"
+    return {"layers": int(layers), "logits": int(logits), "total": int(layers + logits), "peak_phase": phase,
+            "per_layer_bytes_per_token": {"dense": dense, "moe": moe} if d.moe_layers else dense}
 
 
 # ----------------------------------------------------------------------------------------------- parameters

@@ -38,6 +38,7 @@ class Options:
     lora_rank: int = 16
     lora_targets: str | None = None
     checkpointing: bool = False
+    moe_dispatch: str = "transformers"  #: MoE prefill buffers: transformers (grouped_mm) | fused
     quant_bytes: dict[str, int] = field(default_factory=dict)  #: scheme -> total weight bytes
 
 
@@ -56,6 +57,9 @@ def _validate(o: Options) -> None:
         raise CkptError(f"ZeRO stage must be 0..3, got {o.zero}", "--zero")
     if o.lora_rank < 1:
         raise CkptError(f"LoRA rank must be >= 1, got {o.lora_rank}", "--lora-rank")
+    if o.moe_dispatch not in C.MOE_DISPATCH:
+        raise CkptError(f"MoE dispatch must be one of {', '.join(C.MOE_DISPATCH)}, got {o.moe_dispatch!r}",
+                        "--moe-dispatch")
     if o.precision not in C.FULL_FT:
         raise CkptError(f"precision must be one of {', '.join(C.FULL_FT)}", "--precision")
 
@@ -155,7 +159,7 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
 
     # ---- inference, per GPU
     chunk = ctx if not o.prefill_chunk else min(ctx, o.prefill_chunk)
-    act = C.prefill_activation_bytes(d, chunk, o.batch, tp)
+    act = C.prefill_activation_bytes(d, chunk, o.batch, tp, moe_dispatch=o.moe_dispatch)
     overhead = o.overhead if o.overhead is not None else RUNTIME_OVERHEAD + (NCCL_OVERHEAD if tp > 1 else 0)
     assumptions.append(f"runtime overhead {overhead / GiB:.2f} GiB per GPU (" + (
         "given" if o.overhead is not None else "CUDA context and library workspaces 1 GiB" +
@@ -163,11 +167,14 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     assumptions.append(f"prefill in chunks of {chunk:,} tokens" + (
         " (whole prompt at once)" if chunk == ctx else " (--prefill-chunk; engines default to a few thousand)")
         + "; " + C.PREFILL_FORMULA)
+    if d.moe_layers:
+        assumptions.append(C.moe_formula(d, o.moe_dispatch))
     inf = {"weights": w["per_gpu"], "kv_cache": kv_gpu["total"], "activations": act, "overhead": overhead}
     inf["total"] = sum(inf.values())
     inference: dict = {"per_gpu": inf, "tensor_parallel": tp, "replicas": replicas}
     def extra(n: int) -> int:
-        return C.prefill_activation_bytes(d, n if not o.prefill_chunk else min(n, o.prefill_chunk), o.batch, tp)
+        return C.prefill_activation_bytes(d, n if not o.prefill_chunk else min(n, o.prefill_chunk), o.batch, tp,
+                                          moe_dispatch=o.moe_dispatch)
 
     if o.gpus:
         cap = min(g.bytes for g in o.gpus)
@@ -249,7 +256,8 @@ def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus
     if mode not in ("full", "lora", "qlora"):
         raise CkptError(f"training mode must be full, lora or qlora, got {mode!r}", "--train")
     params = C.param_counts(tensors, cfg)
-    acts = C.train_activation_bytes(d, seq, o.batch, o.checkpointing)
+    acts = C.train_activation_bytes(d, seq, o.batch, o.checkpointing, mode="full" if mode == "full" else "lora",
+                                    lora_targets=C.lora_targets(o.lora_targets), rank=o.lora_rank)
     overhead = o.overhead if o.overhead is not None else RUNTIME_OVERHEAD + (NCCL_OVERHEAD if n_gpus > 1 else 0)
     res: dict = {"mode": mode, "sequence_length": seq, "micro_batch_per_gpu": o.batch,
                  "gradient_checkpointing": o.checkpointing, "activations": acts, "activation_formula": C.TRAIN_FORMULA}
