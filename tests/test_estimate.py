@@ -107,3 +107,17 @@ def test_quant_option_present(run_cli):
         assert code in (0, 1), err
         q = json.loads(out)["inference"]["quantized"]
         assert q and all(v["weights_bytes"] < 2 * 8_030_261_248 for v in q.values())
+
+
+def test_moe_dispatch_flag_reaches_the_planner(run_cli):
+    from conftest import CONFIGS
+
+    outs = {}
+    for policy in ("transformers", "fused"):
+        code, out, err = run_cli("estimate", CONFIGS / "Qwen__Qwen3-30B-A3B", "--context", "8192", "--json",
+                                 "--moe-dispatch", policy)
+        assert code == 0, err
+        outs[policy] = json.loads(out)
+    text = {p: " ".join(o["assumptions"]) for p, o in outs.items()}
+    assert "fused dispatch" in text["fused"] and "fused dispatch" not in text["transformers"]
+    assert outs["fused"] != outs["transformers"]

@@ -32,6 +32,9 @@ def add_arguments(p) -> None:
                    help="sliding-window layers keep only the window (default) or the full context")
     p.add_argument("--mla", choices=("latent", "expanded"), default="latent",
                    help="MLA cache: compressed latent (default) or per-head K/V")
+    p.add_argument("--moe-dispatch", choices=("transformers", "fused"), default="transformers",
+                   help="MoE prefill buffers: transformers' grouped_mm token copies (default, measured) or fused-MoE "
+                        "kernels as in vLLM/SGLang (not measured)")
     p.add_argument("--encoder-tokens", type=int, help="encoder-decoder: input tokens (default: --context)")
     p.add_argument("--prefill-chunk", type=int, default=8192,
                    help="tokens prefilled per forward pass (default 8192; 0 = the whole prompt at once)")
@@ -97,6 +100,7 @@ def run(args) -> int:
                 qbytes[name] = s["bytes"]
     opts = Options(context=args.context, batch=args.batch, kv_dtype=args.kv_dtype, gpus=gpus, tp=args.tp,
                    policy=args.swa_policy, mla=args.mla, encoder_tokens=args.encoder_tokens,
+                   moe_dispatch=args.moe_dispatch,
                    prefill_chunk=max(0, args.prefill_chunk), overhead=overhead,
                    vocab_parallel=not args.no_vocab_parallel, train=args.train, zero=args.zero,
                    precision=args.precision, lora_rank=args.lora_rank, lora_targets=args.lora_targets,

@@ -159,7 +159,17 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
 
     # ---- inference, per GPU
     chunk = ctx if not o.prefill_chunk else min(ctx, o.prefill_chunk)
-    act = C.prefill_activation_bytes(d, chunk, o.batch, tp, moe_dispatch=o.moe_dispatch)
+
+    def swa_mask(n: int) -> int:
+        """transformers' SDPA path: sliding-window layers get an explicit boolean mask, batch x chunk x keys bytes,
+        once the keys reach past the window (full-attention layers use is_causal and build none)."""
+        c = n if not o.prefill_chunk else min(n, o.prefill_chunk)
+        w = layout.sliding_window
+        if not w or n <= w or not any(L.kind == "sliding" for L in layout.layers):
+            return 0
+        return o.batch * c * n
+
+    act = C.prefill_activation_bytes(d, chunk, o.batch, tp, moe_dispatch=o.moe_dispatch) + swa_mask(ctx)
     overhead = o.overhead if o.overhead is not None else RUNTIME_OVERHEAD + (NCCL_OVERHEAD if tp > 1 else 0)
     assumptions.append(f"runtime overhead {overhead / GiB:.2f} GiB per GPU (" + (
         "given" if o.overhead is not None else "CUDA context and library workspaces 1 GiB" +
@@ -169,12 +179,16 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         + "; " + C.PREFILL_FORMULA)
     if d.moe_layers:
         assumptions.append(C.moe_formula(d, o.moe_dispatch))
+    if swa_mask(ctx):
+        assumptions.append(f"sliding-window layers: + a boolean attention mask of batch x chunk x keys = "
+                           f"{swa_mask(ctx):,} bytes during prefill (transformers' SDPA path builds it once the "
+                           f"keys pass the {layout.sliding_window:,}-token window; flash-attention engines build none)")
     inf = {"weights": w["per_gpu"], "kv_cache": kv_gpu["total"], "activations": act, "overhead": overhead}
     inf["total"] = sum(inf.values())
     inference: dict = {"per_gpu": inf, "tensor_parallel": tp, "replicas": replicas}
     def extra(n: int) -> int:
         return C.prefill_activation_bytes(d, n if not o.prefill_chunk else min(n, o.prefill_chunk), o.batch, tp,
-                                          moe_dispatch=o.moe_dispatch)
+                                          moe_dispatch=o.moe_dispatch) + swa_mask(n)
 
     if o.gpus:
         cap = min(g.bytes for g in o.gpus)
