@@ -121,3 +121,15 @@ def test_moe_dispatch_flag_reaches_the_planner(run_cli):
     text = {p: " ".join(o["assumptions"]) for p, o in outs.items()}
     assert "fused dispatch" in text["fused"] and "fused dispatch" not in text["transformers"]
     assert outs["fused"] != outs["transformers"]
+
+
+def test_sliding_window_mask_counted_past_the_window(run_cli):
+    # Mistral-7B: every layer slides over 4,096 tokens. An 8,192-token prompt prefilled at once makes transformers'
+    # SDPA path build a bool mask of 1 x 8192 x 8192 bytes; a 4,096-token prompt needs none (is_causal suffices).
+    code, out, err = run_cli("estimate", CONFIGS / "mistralai__Mistral-7B-v0.1", "--context", "8192",
+                             "--prefill-chunk", "0", "--json")
+    assert code == 0, err
+    assert any(f"{8192 * 8192:,} bytes" in a for a in json.loads(out)["assumptions"])
+    code, out, _ = run_cli("estimate", CONFIGS / "mistralai__Mistral-7B-v0.1", "--context", "4096",
+                           "--prefill-chunk", "0", "--json")
+    assert not any("boolean attention mask" in a for a in json.loads(out)["assumptions"])
