@@ -246,7 +246,8 @@ class HubStub:
         self.repos: dict[str, StubRepo] = {}
         self.faults = Faults()
         self.token = token
-        self.log: list[dict] = []  #: one entry per request: method, path, range, status, sent (body bytes)
+        self._log: list[dict] = []  #: one entry per request: method, path, range, status, sent (body bytes)
+        self._inflight = 0  #: requests whose handler has not logged yet
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -286,13 +287,28 @@ class HubStub:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # --- accounting
+    def begin(self) -> None:
+        with self._lock:
+            self._inflight += 1
+
     def record(self, **ent) -> None:
         with self._lock:
-            self.log.append(ent)
+            self._log.append(ent)
+            self._inflight = max(0, self._inflight - 1)
+
+    @property
+    def log(self) -> list[dict]:
+        """The requests so far, once every handler has logged (a client can finish reading a response before the
+        server thread that sent it records it)."""
+        deadline = time.monotonic() + 2.0
+        while self._inflight and time.monotonic() < deadline:
+            time.sleep(0.005)
+        with self._lock:
+            return list(self._log)
 
     def reset_log(self) -> None:
         with self._lock:
-            self.log.clear()
+            self._log.clear()
 
     @property
     def requests(self) -> int:
@@ -369,6 +385,12 @@ class _Handler(BaseHTTPRequestHandler):
         return repo
 
     # --- verbs
+    def parse_request(self) -> bool:
+        ok = super().parse_request()
+        if ok:
+            self.hub.begin()
+        return ok
+
     def do_HEAD(self) -> None:
         self._dispatch(head=True)
 
@@ -512,12 +534,14 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the client closed early (what it should do when the server ignores Range)
             pass
         if drop is not None:
+            self._done(status, sent)  # logged before the client can see the drop (and retry)
             self.close_connection = True
             try:
                 self.wfile.flush()
                 self.connection.shutdown(2)
             except OSError:
                 pass
+            return
         self._done(status, sent)
 
 
