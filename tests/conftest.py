@@ -44,3 +44,12 @@ def env_with_repo() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+@pytest.fixture(autouse=True)
+def _no_real_hub(monkeypatch, tmp_path_factory):
+    """No test reaches the network: the Hub endpoint defaults to a closed local port (tests that need a Hub start
+    the stand-in and point HF_ENDPOINT at it), and caches live in a temporary HF_HOME."""
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
