@@ -254,16 +254,20 @@ def write(snap: dict, path: str, level: int = 9, pretty: bool = True) -> int:
 
 # ------------------------------------------------------------------------------------------------ read
 
+def _read_upto(path: str, limit: int) -> bytes:
+    """At most ``limit`` bytes of the file's content, gunzipped when it is gzip (bounded however it inflates)."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+        f.seek(0)
+        if head == b"\x1f\x8b":
+            with gzip.GzipFile(fileobj=f) as g:
+                return g.read(limit)
+        return f.read(limit)
+
+
 def _read_bytes(path: str) -> bytes:
     try:
-        with open(path, "rb") as f:
-            head = f.read(2)
-            f.seek(0)
-            if head == b"\x1f\x8b":
-                with gzip.GzipFile(fileobj=f) as g:
-                    data = g.read(MAX_SNAPSHOT_BYTES + 1)
-            else:
-                data = f.read(MAX_SNAPSHOT_BYTES + 1)
+        data = _read_upto(path, MAX_SNAPSHOT_BYTES + 1)
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise SourceError(f"cannot read snapshot ({e})", path) from None
     if len(data) > MAX_SNAPSHOT_BYTES:
@@ -274,14 +278,7 @@ def _read_bytes(path: str) -> bytes:
 def is_snapshot_file(path: str) -> bool:
     """Whether ``path`` is a snapshot (by content: gzip or JSON whose ``format`` is ours)."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(2)
-            f.seek(0)
-            if head == b"\x1f\x8b":
-                with gzip.GzipFile(fileobj=f) as g:
-                    start = g.read(4096)
-            else:
-                start = f.read(4096)
+        start = _read_upto(path, 4096)
     except (OSError, EOFError, gzip.BadGzipFile):
         return False
     return start.lstrip()[:1] == b"{" and (f'"format": "{FORMAT}"'.encode() in start
