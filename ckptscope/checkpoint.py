@@ -9,6 +9,7 @@ from .errors import CkptError, HeaderError, SourceError
 from .readers.config import ModelConfig, parse_config
 from .readers.index import IndexInfo, cross_check, parse_index
 from .readers.safetensors import HeaderInfo, Problem, TensorInfo
+from .readers.validate_config import validate_config
 from .readers.tokenizer import (TokenizerInfo, apply_tokenizer_config, from_tokenizer_json, from_vocab_json,
                                 from_vocab_txt)
 from .sources.base import Source
@@ -59,9 +60,13 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
 
     ``strict`` raises the first header/index problem (inspect); otherwise problems are collected (check).
     """
+    if not strict and hasattr(source, "confine"):
+        source.confine = True  # check: files must resolve inside the checkout (symlinks leaving it are refused)
     files = source.list_files()
     ck = Checkpoint(source=source, files=files)
     single = source.weights_only_file()
+    if not single:
+        require_something_to_read(source, files, legacy_ok=not strict)
 
     if "config.json" in files:
         try:
@@ -69,7 +74,16 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
         except CkptError as e:
             if strict:
                 raise
-            ck.problems.append(Problem("MD001", "config.json", e.message))
+            ck.problems.append(Problem("MD010" if isinstance(e, SourceError) else "MD001", "config.json",
+                                       e.message))
+        if ck.config is not None:
+            issues = validate_config(ck.config.full)
+            if issues and strict:
+                more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+                raise CkptError(issues[0].message() + more, _disp(source, "config.json"))
+            if issues:  # check: one CF020 error per field, and nothing downstream sees the config
+                ck.problems.extend(Problem("CF020", "config.json", i.message()) for i in issues)
+                ck.config = None
     if "generation_config.json" in files:
         try:
             ck.generation_config = json.loads(source.read_file("generation_config.json"))
@@ -130,6 +144,29 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
     if tokenizer:
         _load_tokenizer(ck, source, files)
     return ck
+
+
+def require_something_to_read(source: Source, files: dict[str, int | None], *, legacy_ok: bool = False) -> None:
+    """Nothing to read is an error: a source with no config.json, no safetensors weights and no index (an empty
+    folder, a README alone, the parent of a model folder) raises SourceError saying what was looked for where.
+    ``legacy_ok``: pickle/GGUF/... weight files count too (``check`` scans them)."""
+    top = [f for f in files if "/" not in f]
+    if "config.json" in top or any(f.endswith(WEIGHT_EXTS) or f.endswith(".safetensors.index.json") for f in top):
+        return
+    if legacy_ok and any(f.endswith(LEGACY_EXTS) for f in top):
+        return
+    where = getattr(source, "root", None) or source.display
+    below = sorted({f.split("/")[0] + "/" for f in files if "/" in f and
+                    f.rsplit("/", 1)[-1] in ("config.json", "model.safetensors", "model.safetensors.index.json")})
+    if below:
+        hint = f"; model folders below it: {', '.join(below[:4])}" + (", ..." if len(below) > 4 else "") + \
+               " (point at one of them)"
+    elif top:
+        hint = f"; it holds only {', '.join(sorted(top)[:4])}" + (", ..." if len(top) > 4 else "")
+    else:
+        hint = "; the folder is empty"
+    raise SourceError("nothing to read: no config.json, no *.safetensors and no *.safetensors.index.json"
+                      + hint, where)
 
 
 # Header errors that stop parsing even in collect mode, told apart by the reader's message (first match wins).

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ..report import Finding
 from .registry import RULES, SEVERITIES, Rule, expand
 
-GROUP_MODULES = ("integrity", "metadata", "index", "pickles", "config", "tokenizer")
+GROUP_MODULES = ("validation", "integrity", "metadata", "index", "pickles", "config", "tokenizer")
 MAX_FINDINGS_PER_RULE = 200  #: more are counted in the summary, not listed
 
 

@@ -89,7 +89,7 @@ def run(args) -> int:
         except ValueError:
             raise CkptError(f"cannot read size {args.overhead!r}", "--overhead") from None
     gpus = parse_gpus(args.gpus) if args.gpus else []
-    ck = open_from_args(args, strict=False, tokenizer=bool(getattr(args, "quant", None)))
+    ck = open_from_args(args, tokenizer=bool(getattr(args, "quant", None)))  # validated like inspect
     if ck.config is None:
         raise CkptError("no config.json: the memory planner needs layers, heads and context", ck.source.display)
     section, quantopts = _quant_section(args, ck)

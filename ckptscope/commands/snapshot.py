@@ -30,7 +30,7 @@ def run(args) -> int:
     from ..sources import snapshot
     from .common import open_from_args
 
-    ck = open_from_args(args, strict=False, tokenizer=not args.no_tokenizer)
+    ck = open_from_args(args, tokenizer=not args.no_tokenizer)  # validated like inspect: corrupt input is refused
     snap = snapshot.from_checkpoint(ck)
     try:
         n = snapshot.write(snap, args.output)

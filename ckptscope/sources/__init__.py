@@ -15,6 +15,10 @@ from .base import Source
 def open_source(spec: str, *, revision: str | None = None, token: str | None = None,
                 offline: bool | None = None, quiet: bool = True) -> Source:
     path = os.path.expanduser(spec)
+    if os.path.exists(path) and not (os.path.isfile(path) or os.path.isdir(path)):
+        from ..limits import not_regular
+
+        raise SourceError(f"is {not_regular(os.stat(path).st_mode)}, not a file or folder; refused", path)
     if os.path.exists(path):
         if os.path.isfile(path):
             from . import snapshot

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import CkptError, SourceError
+from ..limits import cap_for, read_bounded
 from ..readers.safetensors import LFS_MAGIC, HeaderInfo, header_length, parse_header
 from .base import Source
 
@@ -264,8 +265,7 @@ class HubSource(Source):
                 return self._text[path]
         cached = try_to_load_from_cache(self.repo_id, path, cache_dir=self.env.cache_dir, revision=self.revision)
         if isinstance(cached, str):
-            with open(cached, "rb") as f:
-                data = f.read()
+            data = read_bounded(cached, f"{self.repo_id}/{path}", cap=cap_for(path))
         else:
             last: BaseException | None = None
             for attempt in range(MAX_TRIES):
@@ -275,8 +275,7 @@ class HubSource(Source):
                     p = hf_hub_download(self.repo_id, path, revision=self.revision, cache_dir=self.env.cache_dir,
                                         endpoint=self.env.endpoint, token=self.env.token or False,
                                         etag_timeout=TIMEOUT)
-                    with open(p, "rb") as f:
-                        data = f.read()
+                    data = read_bounded(p, f"{self.repo_id}/{path}", cap=cap_for(path))
                     with self._lock:
                         self.stats.bytes += len(data)
                     break
@@ -693,6 +692,7 @@ def open_offline(repo_id: str, rev: str | None, env: HubEnv, why: str, *, quiet:
 
             src = LocalSource(snap_dir)
             src.kind = "hub-cache"
+            src.confine_root = os.path.dirname(os.path.dirname(snap_dir))  # snapshots link into ../../blobs
             src.display = repo_id
             src.revision = sha
             src.notes.append(f"{why}: read from the Hugging Face cache ({snap_dir})")
@@ -741,9 +741,8 @@ def _has_weights(folder: str) -> bool:
     idx = [n for n in names if n.endswith(".safetensors.index.json")]
     if idx:
         try:
-            with open(os.path.join(folder, sorted(idx)[0])) as f:
-                shards = set(json.load(f)["weight_map"].values())
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            shards = set(json.loads(read_bounded(os.path.join(folder, sorted(idx)[0]), kind="index"))["weight_map"].values())
+        except (OSError, CkptError, ValueError, KeyError, TypeError, AttributeError):
             return False
         return bool(shards) and all(os.path.isfile(os.path.join(folder, s)) for s in shards)
     return any(n.endswith(".safetensors") and os.path.isfile(os.path.join(folder, n)) for n in names)
@@ -777,6 +776,5 @@ class CachedHubSource(SnapshotSource):
 
         p = try_to_load_from_cache(self.repo_id, path, cache_dir=self.env.cache_dir, revision=self.revision)
         if isinstance(p, str):
-            with open(p, "rb") as f:
-                return f.read()
+            return read_bounded(p, f"{self.repo_id}/{path}", cap=cap_for(path))
         raise SourceError("not in the local cache (offline)", f"{self.repo_id}/{path}")

@@ -18,6 +18,7 @@ import gzip
 import json
 import os
 import struct
+import zlib
 
 from ..errors import CkptError, HeaderError, SourceError
 from ..readers.safetensors import HeaderInfo, Problem, parse_header, validate_header
@@ -256,7 +257,10 @@ def write(snap: dict, path: str, level: int = 9, pretty: bool = True) -> int:
 
 def _read_upto(path: str, limit: int) -> bytes:
     """At most ``limit`` bytes of the file's content, gunzipped when it is gzip (bounded however it inflates)."""
-    with open(path, "rb") as f:
+    from ..limits import open_regular
+
+    f, _size = open_regular(path)  # a FIFO or device named like a snapshot is refused, never blocked on
+    with f:
         head = f.read(2)
         f.seek(0)
         if head == b"\x1f\x8b":
@@ -268,7 +272,7 @@ def _read_upto(path: str, limit: int) -> bytes:
 def _read_bytes(path: str) -> bytes:
     try:
         data = _read_upto(path, MAX_SNAPSHOT_BYTES + 1)
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise SourceError(f"cannot read snapshot ({e})", path) from None
     if len(data) > MAX_SNAPSHOT_BYTES:
         raise SourceError(f"snapshot inflates past {MAX_SNAPSHOT_BYTES:,} bytes", path)
@@ -279,7 +283,7 @@ def is_snapshot_file(path: str) -> bool:
     """Whether ``path`` is a snapshot (by content: gzip or JSON whose ``format`` is ours)."""
     try:
         start = _read_upto(path, 4096)
-    except (OSError, EOFError, gzip.BadGzipFile):
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error, SourceError):
         return False
     return start.lstrip()[:1] == b"{" and (f'"format": "{FORMAT}"'.encode() in start
                                            or f'"format":"{FORMAT}"'.encode() in start)
