@@ -45,6 +45,7 @@ class CheckResult:
     suppressed: dict[str, int] = field(default_factory=dict)  #: findings over MAX_FINDINGS_PER_RULE, by rule
     notes: list[str] = field(default_factory=list)
     root: str | None = None  #: prefix for file paths when printing (how the user named a local folder)
+    provenance: str | None = None  #: provenance.CATALOG_LABEL when the checked data came from the catalog
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -73,6 +74,7 @@ class CheckResult:
                          for f in self.findings],
             "rules": [RULES[r].to_dict() for r in self.rules_run],
             "notes": self.notes,
+            **({"provenance": self.provenance} if self.provenance else {}),
         }
 
 
@@ -164,9 +166,12 @@ def run_checks(ck, options: CheckOptions | None = None, *, source_name: str | No
         if options.strict and sev == "warning":
             sev = "error"
         findings.append(Finding(rule_id, sev, f"... and {n} more {rule_id} findings not listed"))
+    from ..provenance import label
+
+    prov = label(ck.source)
     return CheckResult(source=source_name or ck.source.display, findings=findings,
                        rules_run=sorted(enabled), strict=options.strict, suppressed=suppressed,
-                       notes=list(ck.notes))
+                       notes=([prov] if prov else []) + list(ck.notes), provenance=prov)
 
 
 def load_options(source, cli: CheckOptions | None = None) -> CheckOptions:

@@ -33,7 +33,10 @@ def add_arguments(p) -> None:
     p.add_argument("--revision", help="Hub branch, tag or commit (default: main)")
     p.add_argument("--token", help="Hub token (default: HF_TOKEN or the saved login)")
     p.add_argument("--offline", action="store_true", default=None, help="never touch the network")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--catalog", action="store_true",
+                   help="check the bundled catalog's snapshot of a Hub repo id, no network (reconstructed, not "
+                        "read from the Hub; every output says so)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress indicator")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     p.add_argument("--json", action="store_const", const="json", dest="format", help="same as --format json")
     p.add_argument("--select", type=_csv, metavar="RULE,...",
@@ -48,7 +51,7 @@ def add_arguments(p) -> None:
 def render_text(result) -> str:
     from ..checks.registry import RULES
 
-    lines = []
+    lines = [f"note: every finding below is on data {result.provenance}"] if result.provenance else []
     for f in result.findings:
         loc = result.path(f) or result.source
         if f.tensor:
@@ -57,7 +60,8 @@ def render_text(result) -> str:
         lines.append(f"{loc}: {f.rule} {f.severity}: {_clean(f.message)}" + (f" [fix: {fix}]" if fix else ""))
     e, w, i = result.count("error"), result.count("warning"), result.count("info")
     if not result.findings:
-        lines.append(f"All checks passed: {len(result.rules_run)} rules on {result.source}")
+        lines.append(f"All checks passed: {len(result.rules_run)} rules on {result.source}"
+                     + (f" ({result.provenance})" if result.provenance else ""))
     else:
         plural = lambda n, s: f"{n} {s}{'s' if n != 1 else ''}"  # noqa: E731
         lines.append(f"Found {plural(e, 'error')}, {plural(w, 'warning')}, {i} info "
@@ -101,7 +105,7 @@ def run(args) -> int:
         except KeyError as e:
             raise CkptError(f"--{key.replace('_', '-')}: unknown rule {e.args[0]!r} (see --list-rules)") from None
     source = open_source(args.source, revision=args.revision, token=args.token, offline=args.offline,
-                         quiet=True)
+                         quiet=True, catalog=args.catalog)
     opts = load_options(source, CheckOptions(select=args.select, extend_select=args.extend_select,
                                              ignore=args.ignore, strict=args.strict))
     ck = load_checkpoint(source, strict=False)

@@ -12,14 +12,18 @@ def add_source_arguments(p) -> None:
     p.add_argument("--token", help="Hub token (default: HF_TOKEN or the saved login)")
     p.add_argument("--offline", action="store_true", default=None,
                    help="never touch the network: Hub cache, then the bundled snapshot catalog")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--catalog", action="store_true",
+                   help="a Hub repo id from ckptscope's bundled catalog, no network (numbers reconstructed from the "
+                        "real config.json, not read from the Hub; every output says so)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress indicator")
 
 
 def open_from_args(args, *, strict: bool = True, tokenizer: bool = True):
     from ..api import open_checkpoint
 
     return open_checkpoint(args.source, revision=args.revision, token=args.token, offline=args.offline,
-                           strict=strict, tokenizer=tokenizer, quiet=args.quiet or not sys.stderr.isatty())
+                           strict=strict, tokenizer=tokenizer, quiet=args.quiet or not sys.stderr.isatty(),
+                           catalog=getattr(args, "catalog", False))
 
 
 def write(text: str) -> None:

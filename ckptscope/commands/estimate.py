@@ -107,6 +107,11 @@ def run(args) -> int:
                    checkpointing=args.checkpointing, quant_bytes=qbytes)
     result = plan(ck, opts)
     result["source"] = ck.source.display
+    from ..provenance import label
+
+    if label(ck.source):
+        result["provenance"] = label(ck.source)
+        result["assumptions"].insert(0, f"every number here is {label(ck.source)}")
     if ck.problems:
         result["assumptions"].append(f"{len(ck.problems)} problem(s) in the checkpoint's headers/index (first: "
                                      f"{ck.problems[0].file}: {ck.problems[0].message}); sizes are what the headers "
@@ -143,7 +148,10 @@ def render_text(r: dict) -> str:
     kv = r["kv_cache"]
     inf = r["inference"]
     L.append(f"{r.get('source', '')}  ({m['architecture']})")
-    L.append(f"weights    {_b(w['bytes'])}  {human_count(w['parameters'])} parameters  [{w['basis']}]")
+    if r.get("provenance"):
+        L.append(f"source     {r['provenance']}")
+    basis = f"{w['basis']}, reconstructed from the catalog" if r.get("provenance") else w["basis"]
+    L.append(f"weights    {_b(w['bytes'])}  {human_count(w['parameters'])} parameters  [{basis}]")
     L.append(f"attention  {kv['attention']}; layers {', '.join(f'{k} {v}' for k, v in kv['layers'].items()) or 'none'}")
     bpt = kv["bytes_per_token"]
     L.append(f"KV cache   {kv['kv_dtype']}: {bpt['all_layers']:,} B/token"

@@ -30,11 +30,16 @@ def run(args) -> int:
     ck = open_from_args(args, tokenizer=False)
     if ck.config is None:
         raise CkptError("no config.json: nothing to explain", ck.source.display)
+    from ..provenance import label
+
     entries = explain_config(ck.config)
+    prov = label(ck.source)
     if args.json:
-        write(json.dumps({"source": ck.source.display, "fields": entries}, indent=2, default=str))
+        write(json.dumps({"source": ck.source.display, **({"provenance": prov} if prov else {}), "fields": entries},
+                         indent=2, default=str))
         return 0
-    lines = [f"{ck.source.display}: config.json of {ck.config.architecture} ({ck.config.model_type})", ""]
+    lines = [f"{ck.source.display}: config.json of {ck.config.architecture} ({ck.config.model_type})"]
+    lines += [f"(config.json from the bundled catalog; the derived sizes are {prov})", ""] if prov else [""]
     hidden = 0
     for e in entries:
         if not args.all and (e["meaning"] is None or e["implies"] == "used in training only; no effect on size or "

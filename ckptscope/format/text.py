@@ -21,6 +21,8 @@ def summary_lines(r: Report) -> list[str]:
     src = r.source
     rev = f" @ {src['revision'][:12]}" if src.get("revision") else ""
     out.append(f"[bold]{src.get('name')}[/bold]{rev}  ({src.get('kind')})")
+    if src.get("provenance_label"):
+        out.append(f"[yellow]Source      {src['provenance_label']}[/yellow]")
     if m.get("architecture"):
         arch = f"{m['architecture']} ({m.get('model_type')})"
         layers = p.get("layers", {})

@@ -13,12 +13,14 @@ from .base import Source
 
 
 def open_source(spec: str, *, revision: str | None = None, token: str | None = None,
-                offline: bool | None = None, quiet: bool = True) -> Source:
+                offline: bool | None = None, quiet: bool = True, catalog: bool = False) -> Source:
     path = os.path.expanduser(spec)
     if os.path.exists(path) and not (os.path.isfile(path) or os.path.isdir(path)):
         from ..limits import not_regular
 
         raise SourceError(f"is {not_regular(os.stat(path).st_mode)}, not a file or folder; refused", path)
+    if os.path.exists(path) and catalog:
+        raise SourceError("--catalog is for Hub repo ids (ORG/NAME); this is a local path", spec)
     if os.path.exists(path):
         if os.path.isfile(path):
             from . import snapshot
@@ -35,7 +37,7 @@ def open_source(spec: str, *, revision: str | None = None, token: str | None = N
     repo = parse_repo_spec(spec)
     if repo is None:
         raise SourceError("no such file or folder, and not a Hub repo id (expected ORG/NAME)", spec)
-    return HubSource.open(spec, revision=revision, token=token, offline=offline, quiet=quiet)
+    return HubSource.open(spec, revision=revision, token=token, offline=offline, quiet=quiet, catalog=catalog)
 
 
 __all__ = ["Source", "open_source"]

@@ -185,7 +185,7 @@ class HubSource(Source):
     # --- opening --------------------------------------------------------------------------------------------
     @classmethod
     def open(cls, spec: str, revision: str | None = None, token: str | None = None, offline: bool | None = None,
-             quiet: bool = True) -> Source:
+             quiet: bool = True, catalog: bool = False) -> Source:
         rs = parse_repo_spec(spec)
         if rs is None:
             raise SourceError("not a Hub repo id (expected ORG/NAME, ORG/NAME@REVISION or a huggingface.co URL)", spec)
@@ -193,6 +193,8 @@ class HubSource(Source):
             raise SourceError(f"two revisions given (@{rs.revision} and --revision {revision})", spec)
         rev = revision or rs.revision
         env = HubEnv.current(token)
+        if catalog:  # asked for explicitly: the bundled catalog, no network
+            return open_catalog(rs.repo_id, rev)
         if offline or env.offline:
             why = "offline mode (--offline)" if offline else "offline mode (HF_HUB_OFFLINE is set)"
             return open_offline(rs.repo_id, rev, env, why, quiet=quiet)
@@ -703,16 +705,33 @@ def open_offline(repo_id: str, rev: str | None, env: HubEnv, why: str, *, quiet:
     from . import catalog
 
     entry = catalog.find(repo_id)
-    if entry is not None and (rev in (None, "main") or rev == entry.revision):
-        return catalog.open_entry(entry, why)
+    if entry is not None and not network and (rev in (None, "main") or rev == entry.revision):
+        return catalog.open_entry(entry, why)  # only when asked (--offline): never because the Hub is down
     hint = ("once it has been read online, --offline uses the cache; or inspect a snapshot file "
             "(`ckptscope snapshot REPO -o FILE` on a machine online)")
     names = catalog.names()
     if names:
         hint += f"; bundled: {', '.join(names[:4])}" + (", ..." if len(names) > 4 else "")
     if network:
-        raise SourceError(f"{why}, and the repo is neither cached nor in the bundled catalog; {hint}", repo_id)
+        if entry is not None:
+            raise SourceError(f"{why}; the repo is not cached (--catalog uses ckptscope's bundled catalog, whose "
+                              "numbers are reconstructed, not read from the Hub)", repo_id)
+        raise SourceError(f"{why}, and the repo is not cached; {hint}", repo_id)
     raise SourceError(f"{why}: not in the local caches nor in the bundled catalog; {hint}", repo_id)
+
+
+def open_catalog(repo_id: str, rev: str | None) -> Source:
+    """``--catalog``: the bundled catalog's snapshot of ``repo_id`` (no network), or SourceError."""
+    from . import catalog
+
+    entry = catalog.find(repo_id)
+    if entry is None:
+        names = catalog.names()
+        raise SourceError("not in the bundled catalog (--catalog); bundled: " + (", ".join(names[:6]) or "none")
+                          + (", ..." if len(names) > 6 else ""), repo_id)
+    if rev not in (None, "main") and rev != entry.revision:
+        raise SourceError(f"the bundled catalog holds revision {entry.revision}, not {rev!r} (--catalog)", repo_id)
+    return catalog.open_entry(entry, "--catalog")
 
 
 def _cached_commit(repo_id: str, rev: str | None, env: HubEnv) -> str | None:

@@ -202,6 +202,13 @@ def from_checkpoint(ck, provenance: dict | None = None, created: str | None = No
     desc = {k: v for k, v in src.describe().items() if k not in ("requests", "bytes_read")}
     if src.kind == "local":
         desc["name"] = os.path.basename(desc.get("name") or "") or desc.get("name")
+    if provenance is None and isinstance(getattr(src, "provenance", None), dict) and src.provenance:
+        from ..provenance import CATALOG_LABEL, label
+
+        provenance = dict(src.provenance)  # a snapshot of a snapshot (or of the catalog) keeps where it came from
+        if label(src):
+            provenance.update(catalog=True, kind="reconstructed",
+                              note=f"{CATALOG_LABEL}; {src.provenance.get('note') or ''}".rstrip("; "))
     return build(source=desc, files=ck.files, text_files=texts, headers=ck.headers, tokenizer=ck.tokenizer,
                  provenance=provenance, created=created)
 
@@ -326,7 +333,10 @@ class SnapshotSource(Source):
             self.notes.append(f"read from snapshot {os.path.basename(path)} (taken {when} from "
                               f"{src.get('kind', '?')} {self.display}" +
                               (f" @ {str(self.revision)[:12]}" if self.revision else "") + ")")
-            if prov.get("kind") == "reconstructed":
+            if prov.get("catalog"):
+                self.notes.append("every number in this snapshot is reconstructed from the catalog, not read "
+                                  "from the Hub")
+            elif prov.get("kind") == "reconstructed":
                 self.notes.append("the headers in this snapshot are RECONSTRUCTED, not read from the real files: "
                                   + str(prov.get("note") or prov.get("method") or ""))
 
@@ -378,4 +388,8 @@ class SnapshotSource(Source):
         d["origin"] = self.origin
         d["created"] = self.snap.get("created")
         d["provenance"] = self.provenance
+        from ..provenance import label
+
+        if label(d):
+            d["provenance_label"] = label(d)
         return d
