@@ -142,7 +142,7 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
                         ck.problems.append(Problem("IX002", h.file, msg, t.name))
                     seen.setdefault(t.name, h.file)
     if tokenizer:
-        _load_tokenizer(ck, source, files)
+        _load_tokenizer(ck, source, files, strict)
     return ck
 
 
@@ -203,7 +203,7 @@ def _disp(source: Source, rel: str) -> str:
     return rel if source.kind != "local" else f"{source.root}/{rel}"  # type: ignore[attr-defined]
 
 
-def _load_tokenizer(ck: Checkpoint, source: Source, files) -> None:
+def _load_tokenizer(ck: Checkpoint, source: Source, files, strict: bool = False) -> None:
     info = None
     summary = getattr(source, "tokenizer_info", None)  # snapshots keep a summary, not the files
     if summary is not None and (info := summary()) is not None:
@@ -219,6 +219,12 @@ def _load_tokenizer(ck: Checkpoint, source: Source, files) -> None:
             info = from_vocab_txt(source.read_file("vocab.txt"), "vocab.txt")
         if info is not None and "tokenizer_config.json" in files:
             apply_tokenizer_config(info, source.read_file("tokenizer_config.json"))
+    except SourceError as e:
+        if strict:  # refused (not a regular file, over its size cap, outside the checkout): never a quiet skip
+            raise
+        ck.tokenizer_note = f"tokenizer not read: {e}"
+        ck.problems.append(Problem("MD010", (e.file or "tokenizer").rsplit("/", 1)[-1], e.message))
+        info = None
     except CkptError as e:
         ck.tokenizer_note = f"tokenizer not read: {e}"
         ck.problems.append(Problem("TK000", e.file or "tokenizer", e.message))

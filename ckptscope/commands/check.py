@@ -36,7 +36,9 @@ def add_arguments(p) -> None:
     p.add_argument("--catalog", action="store_true",
                    help="check the bundled catalog's snapshot of a Hub repo id, no network (reconstructed, not "
                         "read from the Hub; every output says so)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress indicator")
+    from .common import add_network_arguments
+
+    add_network_arguments(p)
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     p.add_argument("--json", action="store_const", const="json", dest="format", help="same as --format json")
     p.add_argument("--select", type=_csv, metavar="RULE,...",
@@ -85,6 +87,7 @@ def list_rules() -> str:
 
 def run(args) -> int:
     import os
+    import sys
 
     from ..errors import CkptError
     from .common import write
@@ -105,7 +108,7 @@ def run(args) -> int:
         except KeyError as e:
             raise CkptError(f"--{key.replace('_', '-')}: unknown rule {e.args[0]!r} (see --list-rules)") from None
     source = open_source(args.source, revision=args.revision, token=args.token, offline=args.offline,
-                         quiet=True, catalog=args.catalog)
+                         quiet=args.quiet or not sys.stderr.isatty(), catalog=args.catalog, timeout=args.timeout)
     opts = load_options(source, CheckOptions(select=args.select, extend_select=args.extend_select,
                                              ignore=args.ignore, strict=args.strict))
     ck = load_checkpoint(source, strict=False)

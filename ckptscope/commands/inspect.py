@@ -29,6 +29,14 @@ def run(args) -> int:
     from ..api import build_report
 
     if str(args.source).lower().endswith(".gguf"):  # a llama.cpp GGUF file: its own reader (analysis/gguf)
+        import os
+
+        from ..errors import SourceError
+        from ..limits import not_regular
+
+        if os.path.exists(args.source) and not os.path.isdir(args.source) and not_regular(os.stat(args.source).st_mode):
+            raise SourceError(f"is {not_regular(os.stat(args.source).st_mode)}, not a regular file; refused",
+                              args.source)
         return _run_gguf(args)
     ck = open_from_args(args, tokenizer=not args.no_tokenizer)
     report = build_report(ck)

@@ -13,7 +13,8 @@ from .base import Source
 
 
 def open_source(spec: str, *, revision: str | None = None, token: str | None = None,
-                offline: bool | None = None, quiet: bool = True, catalog: bool = False) -> Source:
+                offline: bool | None = None, quiet: bool = True, catalog: bool = False,
+                timeout: float | None = None) -> Source:
     path = os.path.expanduser(spec)
     if os.path.exists(path) and not (os.path.isfile(path) or os.path.isdir(path)):
         from ..limits import not_regular
@@ -37,7 +38,8 @@ def open_source(spec: str, *, revision: str | None = None, token: str | None = N
     repo = parse_repo_spec(spec)
     if repo is None:
         raise SourceError("no such file or folder, and not a Hub repo id (expected ORG/NAME)", spec)
-    return HubSource.open(spec, revision=revision, token=token, offline=offline, quiet=quiet, catalog=catalog)
+    return HubSource.open(spec, revision=revision, token=token, offline=offline, quiet=quiet, catalog=catalog,
+                          timeout=timeout)
 
 
 __all__ = ["Source", "open_source"]
