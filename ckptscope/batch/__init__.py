@@ -1,0 +1,1 @@
+"""Many repos at once (`ckptscope scan`): where the repo ids come from (listing) and the concurrent engine."""
