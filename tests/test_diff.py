@@ -96,7 +96,7 @@ def test_markdown_and_github(pair, run_cli):
     a, b = pair
     code, md, _ = run_cli("diff", a, b, "--format", "markdown")
     assert code == 1
-    assert md.startswith("### ckptscope diff") and "| ➕ | tensors |" in md and "rope\\_theta" not in md
+    assert md.startswith("### ckptscope diff") and "| ➕ | tensors |" in md and "rope_theta: 10000.0 -> 500000.0" in md
     assert md.count("| ✏️ |") == 2  # the dtype change and the config field
     code, gh, _ = run_cli("diff", a, b, "--format", "github")
     lines = gh.strip().splitlines()
