@@ -250,7 +250,7 @@ class HubStub:
         self.repos: dict[str, StubRepo] = {}
         self.faults = Faults()
         self.token = token
-        self._log: list[dict] = []  #: one entry per request: method, path, range, status, sent (body bytes)
+        self._log: list[dict] = []  #: one entry per request: method, path, range, status, sent (body bytes), t
         self._inflight = 0  #: requests whose handler has not logged yet
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -296,6 +296,7 @@ class HubStub:
             self._inflight += 1
 
     def record(self, **ent) -> None:
+        ent.setdefault("t", time.monotonic())  #: when the response was sent (monotonic seconds)
         with self._lock:
             self._log.append(ent)
             self._inflight = max(0, self._inflight - 1)

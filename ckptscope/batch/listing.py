@@ -7,9 +7,13 @@ for ids from a file.
 
 from __future__ import annotations
 
+import time
 from typing import Iterator
 
 from ..errors import CkptError, SourceError
+
+
+RETRY_AFTER_MAX = 600  #: longest Retry-After honoured in full (seconds)
 
 
 class ListingError(CkptError):
@@ -18,25 +22,71 @@ class ListingError(CkptError):
 
 def from_hub(author: str | None, search: str | None, token: str | None = None,
              limit: int | None = None) -> Iterator[tuple[str, str | None]]:
-    """``HfApi.list_models(author=, search=, expand=["sha"])``: every model id with its current commit. The
-    huggingface_hub pagination retries 429/5xx with backoff and honours Retry-After."""
-    from huggingface_hub import HfApi
+    """The Hub's models listing (``GET /api/models?author=&search=&expand=sha``, what ``HfApi.list_models`` asks),
+    page by page along the ``Link: rel="next"`` header: every model id with its current commit.
 
-    from ..sources.hub import HubEnv, translate_error
+    Read with huggingface_hub's session, headers and errors; 429 and 5xx are retried honouring Retry-After, and a
+    Hub that cannot be reached fails at once (huggingface_hub's own backoff would wait half a minute)."""
+    from huggingface_hub import get_session
+    from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
+
+    from .. import __version__
+    from ..sources.hub import (MAX_TRIES, RETRY_STATUS, TIMEOUT, HubEnv, _backoff, _transient_types,
+                               _unreachable_types, translate_error)
 
     env = HubEnv.current(token)
     if env.offline:
         raise ListingError("a Hub listing needs the network (HF_HUB_OFFLINE is set); use --from FILE with ids")
-    api = HfApi(endpoint=env.endpoint, token=env.token or False)
     what = " ".join(x for x in (f"author={author}" if author else "", f"search={search!r}" if search else "") if x)
-    try:
-        for m in api.list_models(author=author, search=search, expand=["sha"], limit=limit):
-            yield m.id, getattr(m, "sha", None)
-    except CkptError:
-        raise
-    except Exception as e:  # noqa: BLE001 - one line naming the listing
-        err = translate_error(e, f"models listing ({what})", None, env, "the models listing")
-        raise ListingError(err.message, err.file) from None
+    headers = build_hf_headers(token=env.token or False, library_name="ckptscope", library_version=__version__)
+    url: str | None = f"{env.endpoint}/api/models"
+    params: dict | None = {k: v for k, v in (("author", author), ("search", search), ("expand", "sha")) if v}
+    if limit:
+        params["limit"] = limit
+    n = 0
+    while url is not None:
+        for attempt in range(MAX_TRIES):
+            try:
+                r = get_session().get(url, params=params, headers=headers, timeout=TIMEOUT)
+                if r.status_code in RETRY_STATUS and attempt < MAX_TRIES - 1:
+                    hint = r.headers.get("Retry-After")
+                    if hint and hint.isdigit():  # the whole wait the Hub asks for (its windows are minutes)
+                        time.sleep(min(RETRY_AFTER_MAX, int(hint)))
+                    else:
+                        _backoff(attempt)
+                    continue
+                hf_raise_for_status(r)
+                page = r.json()
+                break
+            except _unreachable_types() as e:
+                raise ListingError(f"cannot reach the Hub at {env.endpoint} ({str(e)[:120]})",
+                                   f"models listing ({what})") from None
+            except _transient_types():
+                if attempt < MAX_TRIES - 1:
+                    _backoff(attempt)
+                    continue
+                raise ListingError(f"the connection to {env.endpoint} kept failing", f"models listing ({what})")
+            except ValueError:
+                raise ListingError(f"{env.endpoint} did not answer JSON; check HF_ENDPOINT",
+                                   f"models listing ({what})") from None
+            except CkptError:
+                raise
+            except Exception as e:  # noqa: BLE001 - HTTP errors, one line
+                err = translate_error(e, f"models listing ({what})", None, env, "the models listing")
+                raise ListingError(err.message, err.file) from None
+        if not isinstance(page, list):
+            raise ListingError("the models listing is not a JSON list; check HF_ENDPOINT", f"models listing ({what})")
+        for m in page:
+            rid = m.get("id") or m.get("modelId") if isinstance(m, dict) else None
+            if not isinstance(rid, str):
+                continue
+            sha = m.get("sha")
+            yield rid, sha if isinstance(sha, str) else None
+            n += 1
+            if limit and n >= limit:
+                return
+        url = (r.links.get("next") or {}).get("url")
+        params = None  # the next link carries the query
 
 
 def from_file(path: str, limit: int | None = None) -> Iterator[tuple[str, str | None]]:
