@@ -8,7 +8,7 @@ start from cold caches (a fresh HF_HOME each run) and run as a user would: `ckpt
 
 --loop-sample N times the check loop over the first N repos only and scales it to all of them (the loop is the
 slow side: about a second a repo). Prints one JSON object: both wall times, the ratio, requests as the server
-saw them, and whether the scan found exactly the broken repos.
+saw them, the scan's peak memory (max RSS), and whether the scan found exactly the broken repos.
 """
 
 from __future__ import annotations
@@ -78,6 +78,9 @@ def main() -> None:
                                 "--output", str(jsonl), "--quiet"], env=_env(url, f"{tmp}/home-scan"),
                                capture_output=True, text=True)
             out["scan_s"] = round(time.perf_counter() - t, 2)
+            import resource
+
+            out["scan_maxrss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
             out["scan_exit"] = p.returncode
             parent.send("log")
             out["scan_requests"] = len(parent.recv())

@@ -182,3 +182,13 @@ def test_engine_keeps_a_bounded_window():
     s = Scanner(ScanOptions(), jobs=4, work=work).run(ids(), done.append)
     assert len(done) == 2000 and s.clean == 2000 and s.exit_code == 0
     assert running[1] <= 4
+
+
+def test_server_wait_headers():
+    """Retry-After first, else the Hub's RateLimit header (t = seconds until the 5-minute window resets)."""
+    from ckptscope.batch.listing import server_wait
+
+    assert server_wait({"Retry-After": "3"}) == 3
+    assert server_wait({"RateLimit": '"api";r=0;t=55'}) == 55
+    assert server_wait({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) is None
+    assert server_wait({}) is None

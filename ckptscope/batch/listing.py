@@ -7,6 +7,7 @@ for ids from a file.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Iterator
 
@@ -14,6 +15,19 @@ from ..errors import CkptError, SourceError
 
 
 RETRY_AFTER_MAX = 600  #: longest Retry-After honoured in full (seconds)
+
+
+_RATELIMIT_T = re.compile(r";\s*t=(\d+)")
+
+
+def server_wait(headers) -> int | None:
+    """Seconds the server asks a client to wait: ``Retry-After: N``, else the Hub's ``RateLimit: "api";r=0;t=N``
+    (IETF draft-ietf-httpapi-ratelimit-headers: t = seconds until the window resets)."""
+    v = headers.get("Retry-After")
+    if v and v.strip().isdigit():
+        return int(v.strip())
+    m = _RATELIMIT_T.search(headers.get("RateLimit") or "")
+    return int(m.group(1)) if m else None
 
 
 class ListingError(CkptError):
@@ -49,9 +63,9 @@ def from_hub(author: str | None, search: str | None, token: str | None = None,
             try:
                 r = get_session().get(url, params=params, headers=headers, timeout=TIMEOUT)
                 if r.status_code in RETRY_STATUS and attempt < MAX_TRIES - 1:
-                    hint = r.headers.get("Retry-After")
-                    if hint and hint.isdigit():  # the whole wait the Hub asks for (its windows are minutes)
-                        time.sleep(min(RETRY_AFTER_MAX, int(hint)))
+                    wait_s = server_wait(r.headers)
+                    if wait_s is not None:  # the whole wait the Hub asks for (its windows are 5 minutes)
+                        time.sleep(min(RETRY_AFTER_MAX, wait_s))
                     else:
                         _backoff(attempt)
                     continue
