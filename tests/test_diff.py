@@ -166,3 +166,16 @@ def test_hub_revisions_header_only(tmp_path, monkeypatch, run_cli):
         assert code == 0, out + err
         code, out, _ = run_cli("diff", "org/tiny@main", tmp_path / "v1")
         assert code == 1 and "rope_theta: 500000.0 -> 10000.0" in out
+
+
+def test_never_the_bundled_catalog_silently(tmp_path, run_cli):
+    """The Hub is unreachable (conftest: a closed port): a repo in the bundled catalog is not compared unless
+    --offline asks for it, and then the notes say the numbers are the catalog's."""
+    a = _model(tmp_path / "a")
+    code, out, err = run_cli("diff", "meta-llama/Llama-3.2-1B", a)
+    assert code == 2 and out == "" and "not read from the Hub" in err and "--offline" in err
+    assert len(err.strip().splitlines()) == 1
+    code, out, err = run_cli("diff", "meta-llama/Llama-3.2-1B", "meta-llama/Llama-3.2-1B", "--offline", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["a"]["kind"] == "catalog"
+    assert any("BUNDLED CATALOG" in n for n in d["notes"])

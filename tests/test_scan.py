@@ -192,3 +192,13 @@ def test_server_wait_headers():
     assert server_wait({"RateLimit": '"api";r=0;t=55'}) == 55
     assert server_wait({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) is None
     assert server_wait({}) is None
+
+
+def test_scan_never_uses_the_catalog(tmp_path, run_cli):
+    """The Hub is unreachable (conftest: a closed port): a bundled-catalog repo is recorded as not read."""
+    ids = tmp_path / "ids.txt"
+    ids.write_text("meta-llama/Llama-3.2-1B\n")
+    out = tmp_path / "c.jsonl"
+    code, _, _ = run_cli("scan", "--from", ids, "--output", out)
+    (rec,) = records(out)
+    assert code == 1 and "not read from the Hub" in rec["error"] and "parameters" not in rec

@@ -19,6 +19,7 @@ examples:
 """
 
 FORMATS = ("text", "json", "markdown", "github")
+FALLBACK_KINDS = ("catalog", "hub-cache")  #: sources that stand in for the Hub when it cannot be reached
 
 
 def add_arguments(p) -> None:
@@ -37,7 +38,14 @@ def _load(spec: str, args):
     from ..checkpoint import load_checkpoint
     from ..sources import open_source
 
+    from ..errors import SourceError
+
     source = open_source(spec, token=args.token, offline=args.offline, quiet=True)
+    if source.kind in FALLBACK_KINDS and not args.offline:
+        # the Hub could not be reached and the source fell back to a local copy: never compared silently
+        why = source.notes[0].split(": ")[0] if source.notes else "the Hub could not be reached"
+        raise SourceError(f"not read from the Hub ({why}); diff compares what the Hub holds now, or, with "
+                          "--offline, the cached or bundled copy", spec)
     ck = load_checkpoint(source, strict=True, tokenizer=not args.no_tokenizer)
     return ck, build_report(ck)
 
@@ -51,6 +59,9 @@ def run(args) -> int:
     a, ra = _load(args.a, args)
     b, rb = _load(args.b, args)
     d = diff(a, ra, b, rb)
+    for side, ck in (("A", a), ("B", b)):
+        if ck.source.kind in FALLBACK_KINDS:  # only with --offline: say where the numbers came from
+            d["notes"].append(f"{side}: " + "; ".join(ck.source.notes))
     text = render(d, args.format)
     if args.output:
         try:
