@@ -179,3 +179,24 @@ def test_never_the_bundled_catalog_silently(tmp_path, run_cli):
     d = json.loads(out)
     assert code == 0 and d["a"]["kind"] == "catalog"
     assert any("BUNDLED CATALOG" in n for n in d["notes"])
+
+
+def test_gguf_files(tmp_path, run_cli):
+    """Two GGUF files written by gguf-py's GGUFWriter, one with a third block. Runs once GGUF files load into the
+    Checkpoint (readers/detect.py, tests/ggufgen.py from the GGUF work); skipped before."""
+    pytest.importorskip("ckptscope.readers.detect")
+    ggufgen = pytest.importorskip("ggufgen")
+    a = ggufgen.write_tiny(tmp_path / "a.gguf")[0]
+    b = ggufgen.write_tiny(tmp_path / "b.gguf", layers=3)[0]
+    assert run_cli("diff", a, a)[0] == 0
+    code, out, err = run_cli("diff", a, b, "--json")
+    assert code == 1, err
+    d = json.loads(out)
+    assert sorted(e["name"] for e in d["tensors"]["added"]) == sorted(
+        f"blk.2.{n}.weight" for n in ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm",
+                                      "ffn_gate", "ffn_up", "ffn_down"))
+    assert d["tensors"]["removed"] == [] and d["tensors"]["changed"] == []
+    # one block by hand (hidden 64, 4 heads of 16, 2 KV heads, ffn 128): q, o 64x64; k, v 32x64; gate, up, down
+    # 128x64; two norms of 64
+    assert d["totals"]["parameters"]["total"]["delta"] == 2 * 64 * 64 + 2 * 32 * 64 + 3 * 128 * 64 + 2 * 64
+    assert [(f["field"], f["a"], f["b"]) for f in d["config"]["fields"]] == [("num_hidden_layers", 2, 3)]

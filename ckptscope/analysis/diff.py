@@ -116,7 +116,8 @@ def diff_config(a, b) -> dict:
             ent["b"] = vb
             ent["implies_b"] = y["implies"]
         fields.append(ent)
-    out: dict[str, Any] = {"compared": True, "fields": fields}
+    out: dict[str, Any] = {"compared": True, "fields": fields,
+                           "file": (b.config or a.config).file}  #: config.json, or e.g. "x.gguf (GGUF metadata)"
     if a.config is None or b.config is None:
         out["note"] = f"no config.json in {'A' if a.config is None else 'B'}"
     return out

@@ -33,6 +33,14 @@ def _clean(s: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(s))
 
 
+def _config_label(file: str | None) -> str:
+    """``config.json`` for Hugging Face checkpoints; ``config (GGUF metadata)`` where the config was read from
+    another container's metadata."""
+    if not file or file.rsplit("/", 1)[-1] == "config.json":
+        return "config.json"
+    return "config (" + file.split("(", 1)[1] if "(" in file else "config"
+
+
 def changes(d: dict) -> list[dict]:
     """Every difference as one item: ``{section, kind, name, text}`` (kind: added, removed, changed)."""
     out: list[dict] = []
@@ -51,13 +59,14 @@ def changes(d: dict) -> list[dict]:
             parts.append(f"shape {_shape(e['a']['shape'])} -> {_shape(e['b']['shape'])}")
         out.append({"section": "tensors", "kind": "changed", "name": e["name"],
                     "text": f"tensor changed: {e['name']} {', '.join(parts)}"})
+    cfg = _config_label(d["config"].get("file"))
     for f in d["config"]["fields"]:
         if f["change"] == "changed":
-            txt = f"config.json {f['field']}: {_v(f['a'])} -> {_v(f['b'])}"
+            txt = f"{cfg} {f['field']}: {_v(f['a'])} -> {_v(f['b'])}"
         elif f["change"] == "added":
-            txt = f"config.json {f['field']} added: {_v(f['b'])}"
+            txt = f"{cfg} {f['field']} added: {_v(f['b'])}"
         else:
-            txt = f"config.json {f['field']} removed (was {_v(f['a'])})"
+            txt = f"{cfg} {f['field']} removed (was {_v(f['a'])})"
         if f.get("meaning"):
             txt += f" ({f['meaning']})"
         imp = f.get("implies_b") if f["change"] != "removed" else f.get("implies_a")
