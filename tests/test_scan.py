@@ -202,3 +202,16 @@ def test_scan_never_uses_the_catalog(tmp_path, run_cli):
     code, _, _ = run_cli("scan", "--from", ids, "--output", out)
     (rec,) = records(out)
     assert code == 1 and "not read from the Hub" in rec["error"] and "parameters" not in rec
+
+
+def test_search(hub, tmp_path, run_cli):
+    hub.faults.latency = 0.0
+    out = tmp_path / "s.jsonl"
+    code, _, _ = run_cli("scan", "--search", "model-11", "--output", out, "--jobs", "4")
+    got = sorted(r["repo"] for r in records(out))
+    assert got == [f"{AUTHOR}/model-11{i}" for i in range(10)]
+    assert code == 0  # none of them is broken
+    hub.reset_log()
+    code, _, _ = run_cli("scan", "--search", "model-10", "--author", AUTHOR, "--output", out, "--jobs", "4")
+    assert code == 1 and len(records(out)) == 10  # model-109 is gated (a failure)
+    (listing,) = [e for e in hub.log if e["path"] == "/api/models"]
