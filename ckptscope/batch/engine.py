@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..errors import CkptError, SourceError
 
-DEFAULT_JOBS = 16
+from . import DEFAULT_JOBS  # noqa: E402,F401 - re-exported
 FLAGGED_SHOWN = 50  #: flagged repos named in the summary (the JSONL has them all)
 
 

@@ -32,7 +32,7 @@ def _csv(s: str) -> list[str]:
 
 
 def add_arguments(p) -> None:
-    from ..batch.engine import DEFAULT_JOBS
+    from ..batch import DEFAULT_JOBS
 
     src = p.add_argument_group("which repos")
     src.add_argument("--author", metavar="ORG", help="every model of a user or organisation")
