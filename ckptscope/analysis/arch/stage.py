@@ -29,12 +29,15 @@ def _components(tensors, config) -> list[tuple]:
     mtp_start = config.num_hidden_layers if config is not None and config.num_nextn_predict_layers else None
     out = []
     app = out.append
+    sizes: dict[tuple, int] = {}
     for t in tensors:
         comp = getattr(t, "component", None)
         if comp is not None:
             layer = layer_of(t.name)
-            f = 2 if (t.dtype == "U8" and t.name.endswith("_blocks")) else 1
-            app((t, comp, comp == MTP, layer, math.prod(t.shape) * f))
+            numel = sizes.get(t.shape)
+            if numel is None:
+                numel = sizes[t.shape] = math.prod(t.shape)
+            app((t, comp, comp == MTP, layer, numel * 2 if (t.dtype == "U8" and t.name.endswith("_blocks")) else numel))
         else:
             pl = classify(t.name, config, mtp_start)
             app((t, pl.component, pl.is_mtp, pl.layer,
@@ -164,12 +167,16 @@ def _totals(inv) -> dict:
     b_dtype: dict[str, int] = defaultdict(int)
     n_dtype: dict[str, int] = defaultdict(int)
     comp_p: dict[str, int] = defaultdict(int)
+    sizes: dict[tuple, tuple[int, int]] = {}  #: (dtype, shape) -> (elements, bytes), once per distinct shape
     for t in inv:
-        n = t.numel
-        p_dtype[t.dtype] += n
-        b_dtype[t.dtype] += t.nbytes
+        k = (t.dtype, t.shape)
+        nb = sizes.get(k)
+        if nb is None:
+            nb = sizes[k] = (t.numel, t.nbytes)
+        p_dtype[t.dtype] += nb[0]
+        b_dtype[t.dtype] += nb[1]
         n_dtype[t.dtype] += 1
-        comp_p[t.component] += n
+        comp_p[t.component] += nb[0]
     return {"tensors": len(inv), "stored_elements": sum(p_dtype.values()), "bytes": sum(b_dtype.values()),
             "elements_by_dtype": dict(p_dtype), "bytes_by_dtype": dict(b_dtype), "tensors_by_dtype": dict(n_dtype),
             "elements_by_component": dict(comp_p)}
