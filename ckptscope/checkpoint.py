@@ -63,6 +63,8 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
     if not strict and hasattr(source, "confine"):
         source.confine = True  # check: files must resolve inside the checkout (symlinks leaving it are refused)
     files = source.list_files()
+    if not strict and hasattr(source, "fetch_index"):
+        source.fetch_index = True  # collect mode (check) holds the repo's own index file against the shards
     ck = Checkpoint(source=source, files=files)
     single = source.weights_only_file()
     if not single:
