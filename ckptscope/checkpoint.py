@@ -93,6 +93,10 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
             if strict:
                 raise CkptError("is not valid JSON", _disp(source, "generation_config.json")) from None
             ck.problems.append(Problem("MD001", "generation_config.json", "is not valid JSON"))
+        except SourceError as e:  # refused by the bounded reader
+            if strict:
+                raise
+            ck.problems.append(Problem("MD010", "generation_config.json", e.message))
 
     if single:
         shards = [single]
