@@ -503,3 +503,32 @@ def test_progress_and_retry_lines_on_a_terminal_only(hub, tmp_path):
     hub.faults.statuses["/api/models/slow/model"] = [503]
     code, out, err, _ = ckpt("inspect", "slow/model", env=_henv(hub, tmp_path), limit=60)
     assert code == 0 and err == "", err
+
+
+# ------------------------------------------------------------------------------------------------ the terminal
+
+def test_deepseek_v3_163_shards_fits_80_columns(tmp_path):
+    """Done-when: `inspect` of a 163-shard DeepSeek-V3 folder (sparse shards laid out by benchmarks/bench_headers.py
+    from the architecture rules' inventory for the real config) at COLUMNS=80: no line wider than 80, and the text
+    total is the JSON parameters.total."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_headers
+
+    d = tmp_path / "dsv3"
+    d.mkdir()
+    bench_headers.build(d, 163)
+    assert len(list(d.glob("*.safetensors"))) == 163
+    env = {"COLUMNS": "80"}
+    code, text, err, _ = ckpt("inspect", d, "--by", "component", "--by", "dtype", "--by", "layer", "--by", "file",
+                              env=env, limit=120)
+    assert code == 0, err
+    wide = [ln for ln in text.splitlines() if len(ln) > 80]
+    assert not wide, wide[:3]
+    assert "…" not in text  # nothing cut
+    code, js, err, _ = ckpt("inspect", d, "--json", limit=120)
+    p = json.loads(js)["parameters"]
+    line = next(ln for ln in text.splitlines() if ln.startswith("Parameters"))
+    assert f"({p['total']:,})" in line
+    assert f"{p['quant_side_elements']:,} quantization-scale elements" in text and p["quant_side_elements"] > 0
+    for n in (163, "model-00163-of-000163.safetensors"):
+        assert str(n) in text
