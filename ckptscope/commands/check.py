@@ -9,7 +9,8 @@ DESCRIPTION = """\
 Check a model repository the way a CI gate should: safetensors integrity, index vs shards, metadata files,
 pickles (scanned statically, never loaded), config vs tensors, tokenizer vs embedding. Reads metadata only.
 
-exit codes: 0 no error, 1 an error rule fired (warnings too with --strict), 2 the check could not run.
+exit codes: 0 no error, 1 an error rule fired (warnings too with --strict), 2 the check could not run (the
+input could not be read, nothing to read, the Hub unreachable or too slow, usage error), 3 internal error.
 Settings: [tool.ckptscope] in the repository's pyproject.toml, or .ckptscope.toml (select, extend-select,
 ignore, strict, severity).
 

@@ -10,6 +10,9 @@ predicted from config.json, or a chosen quantization) + KV cache (per layer: GQA
 windows, cross-attention) + prefill activations + a stated runtime overhead, per GPU under tensor parallelism;
 fits / does not fit, headroom, and the largest context that fits. Every assumption is printed.
 
+exit codes: 0 done (with --gpus: it fits); 1 with --gpus: it does not fit; 2 the input could not be read or is invalid, nothing to read, the Hub unreachable or too slow
+(--timeout), usage error; 3 internal error (a bug; --debug shows it).
+
 examples:
   ckptscope estimate meta-llama/Llama-3.1-8B --context 131072 --gpus H100
   ckptscope estimate ./model --context 32768 --batch 8 --gpus 2x80GB --kv-dtype fp8

@@ -8,6 +8,9 @@ DESCRIPTION = """\
 Read config.json and explain every field: what it means, and what it implies for this model (context limit,
 KV-cache size, parameters it accounts for, tied matrices, experts active per token...).
 
+exit codes: 0 done; 2 the input could not be read or is invalid, nothing to read, the Hub unreachable or too slow
+(--timeout), usage error; 3 internal error (a bug; --debug shows it).
+
 examples:
   ckptscope explain ./my-model
   ckptscope explain deepseek-ai/DeepSeek-V3
