@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-STATUSES = ("exact", "shape_mismatch", "dtype_mismatch", "unexpected", "missing")
+STATUSES = ("exact", "shape_mismatch", "dtype_mismatch", "unexpected", "missing", "packed")
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Reconciliation:
     exact: bool = False
 
     def problems(self) -> list[ReconItem]:
-        return [i for i in self.items if i.status != "exact"]
+        return [i for i in self.items if i.status not in ("exact", "packed")]
 
     def to_dict(self, limit: int = 50) -> dict:
         probs = self.problems()
@@ -59,26 +59,42 @@ def reconcile(expected: Iterable, actual: Iterable) -> Reconciliation:
     ``expected`` and ``actual`` are sequences of objects with ``name``, ``dtype`` and ``shape``. A tensor whose
     shape and dtype both differ counts as a shape mismatch.
     """
+    from ...kinds.packed import packed_status, side_of, stored_for
+
     act = {}
     for t in actual:
         act[t.name] = t
     items: list[ReconItem] = []
     seen = set()
+    packed: set[str] = set()  #: expected weights stored packed (MLX, GPTQ/AWQ, compressed-tensors, bitsandbytes)
     for e in expected:
         seen.add(e.name)
         a = act.get(e.name)
         es = tuple(e.shape)
         if a is None:
+            a = stored_for(e.name, act)
+            if a is not None and packed_status(es, e.dtype, a, act):
+                seen.add(a.name)
+                packed.add(e.name)
+                items.append(ReconItem("packed", e.name, es, tuple(a.shape), e.dtype, a.dtype))
+                continue
             items.append(ReconItem("missing", e.name, es, None, e.dtype, None))
             continue
         as_ = tuple(a.shape)
         st = "exact" if (es == as_ and e.dtype == a.dtype) else ("shape_mismatch" if es != as_ else "dtype_mismatch")
+        if st != "exact" and packed_status(es, e.dtype, a, act):
+            st = "packed"
+            packed.add(e.name)
         items.append(ReconItem(st, e.name, es, as_, e.dtype, a.dtype))
     for name, a in act.items():
         if name not in seen:
+            if packed and side_of(name) in packed:
+                continue  # a quantization side tensor of a packed weight (scales, biases, absmax...)
             items.append(ReconItem("unexpected", name, None, tuple(a.shape), None, a.dtype))
     counts = {s: 0 for s in STATUSES}
     for it in items:
         counts[it.status] += 1
-    exact = bool(items) and counts["exact"] == len(items)
+    if not counts["packed"]:
+        del counts["packed"]
+    exact = bool(items) and counts["exact"] + counts.get("packed", 0) == len(items)
     return Reconciliation(items, counts, exact)

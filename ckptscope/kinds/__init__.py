@@ -1,0 +1,89 @@
+"""Repo kinds beyond a plain transformers folder, each detected from its own marker file and read header-only.
+
+| kind | marker | module |
+|---|---|---|
+| ``diffusers`` | ``model_index.json`` | :mod:`.diffusers`: every component's weights (one variant), per-block breakdown |
+| ``sentence_transformers`` | ``modules.json`` | :mod:`.sentence_transformers`: Transformer + Pooling/Dense/Normalize |
+| ``peft`` | ``adapter_config.json`` | :mod:`.peft`: adapter type, rank, targets, base model reconciled |
+| ``mlx`` | ``quantization`` in config.json | :mod:`.packed`: U32-packed weights with scales/biases |
+| ``onnx`` | ``*.onnx`` and no safetensors weights | :mod:`.onnx`: initializers from the protobuf, external data |
+
+``detect(source, files)`` names the kind from the file list; ``attach(ck, source, strict)`` (called by
+``load_checkpoint``) reads what the kind adds; ``report_stage(ck, report)`` puts it in the Report (``modules``,
+``adapter``, ``onnx``, ``repo_kind`` sections). Packed quantizations (MLX, bitsandbytes, compressed-tensors) are
+recognised for every kind.
+"""
+
+from __future__ import annotations
+
+MARKERS = (("model_index.json", "diffusers"), ("modules.json", "sentence_transformers"),
+           ("adapter_config.json", "peft"))
+
+#: the variant requested with ``--variant`` (Diffusers); set by the API before loading
+REQUESTED_VARIANT: list[str | None] = [None]
+
+
+def has_onnx(files) -> bool:
+    return any(f.endswith(".onnx") for f in files)
+
+
+def detect(source, files: dict) -> str | None:
+    """The repo kind from its marker files (MLX needs config.json and is told apart in :func:`attach`)."""
+    single = source.weights_only_file()
+    if single:
+        return "onnx" if single.endswith(".onnx") else None
+    for marker, kind in MARKERS:
+        if marker in files:
+            return kind
+    if has_onnx(files) and not any("/" not in f and f.endswith(".safetensors") for f in files):
+        return "onnx"
+    return None
+
+
+def attach(ck, source, strict: bool = True) -> None:
+    from . import packed
+
+    if ck.kind == "diffusers":
+        from . import diffusers
+
+        diffusers.load(ck, source, strict, REQUESTED_VARIANT[0])
+    elif ck.kind == "sentence_transformers":
+        from . import sentence_transformers
+
+        sentence_transformers.load(ck, source, strict)
+    elif ck.kind == "peft":
+        from . import peft
+
+        peft.load(ck, source, strict)
+    elif ck.kind == "onnx":
+        from . import onnx
+
+        onnx.load(ck, source, strict)
+    if ck.kind is None and packed.mlx_quantization(ck.config) is not None:
+        ck.kind = "mlx"
+    packed.attach(ck)
+
+
+def report_stage(ck, report) -> None:
+    """Sections for the repo kind: ``repo_kind`` (a one-line summary), ``modules``, ``adapter``, ``onnx``."""
+    if ck.kind is None and not ck.packed_factors:
+        return
+    from . import packed
+
+    info = ck.kind_info
+    if info.get("modules") is not None:
+        report.sections["modules"] = info["modules"]
+    for key in ("adapter", "onnx", "embedding"):
+        if info.get(key) is not None:
+            report.sections[key] = info[key]
+    sec = {"label": "Kind", "kind": ck.kind or "transformers"}
+    for key in ("variant", "variants", "pipeline_class"):
+        if key in info:
+            sec[key] = info[key]
+    if info.get("summary"):
+        sec["summary"] = info["summary"]
+    report.sections["repo_kind"] = sec
+    packed.report_stage(ck, report)
+    for f in report.files:
+        if f["name"] in info.get("onnx_files", ()):
+            f["kind"] = "onnx"
