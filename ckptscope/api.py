@@ -9,10 +9,10 @@ from .sources import open_source
 
 def open_checkpoint(spec: str, *, revision: str | None = None, token: str | None = None,
                     offline: bool | None = None, strict: bool = True, tokenizer: bool = True,
-                    quiet: bool = True) -> Checkpoint:
+                    quiet: bool = True, variant: str | None = None) -> Checkpoint:
     """Open ``spec`` (folder, .safetensors file, snapshot file or Hub repo id) and read its metadata."""
     source = open_source(spec, revision=revision, token=token, offline=offline, quiet=quiet)
-    return load_checkpoint(source, strict=strict, tokenizer=tokenizer)
+    return load_checkpoint(source, strict=strict, tokenizer=tokenizer, variant=variant)
 
 
 def inspect(spec: str, **kwargs) -> Report:

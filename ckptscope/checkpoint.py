@@ -68,10 +68,12 @@ def _pick_index(files: dict[str, int | None]) -> str | None:
     return sorted(idx)[0]
 
 
-def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = True) -> Checkpoint:
+def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = True,
+                    variant: str | None = None) -> Checkpoint:
     """Read config, index, headers and tokenizer from ``source``. Never reads tensor data.
 
     ``strict`` raises the first header/index problem (inspect); otherwise problems are collected (check).
+    ``variant`` picks a Diffusers weight variant (``fp16``...; default: the full-precision files).
     """
     from .kinds import attach, detect
 
@@ -148,8 +150,7 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
                             raise HeaderError(msg, h.file)
                         ck.problems.append(Problem("IX002", h.file, msg, t.name))
                     seen.setdefault(t.name, h.file)
-    if ck.kind is not None:
-        attach(ck, source, strict=strict)
+    attach(ck, source, strict=strict, variant=variant)  # repo kinds (ckptscope.kinds) and packed low-bit weights
     if tokenizer:
         _load_tokenizer(ck, source, files)
     return ck

@@ -19,9 +19,6 @@ from __future__ import annotations
 MARKERS = (("model_index.json", "diffusers"), ("modules.json", "sentence_transformers"),
            ("adapter_config.json", "peft"))
 
-#: the variant requested with ``--variant`` (Diffusers); set by the API before loading
-REQUESTED_VARIANT: list[str | None] = [None]
-
 
 def has_onnx(files) -> bool:
     return any(f.endswith(".onnx") for f in files)
@@ -40,13 +37,13 @@ def detect(source, files: dict) -> str | None:
     return None
 
 
-def attach(ck, source, strict: bool = True) -> None:
+def attach(ck, source, strict: bool = True, variant: str | None = None) -> None:
     from . import packed
 
     if ck.kind == "diffusers":
         from . import diffusers
 
-        diffusers.load(ck, source, strict, REQUESTED_VARIANT[0])
+        diffusers.load(ck, source, strict, variant)
     elif ck.kind == "sentence_transformers":
         from . import sentence_transformers
 
@@ -84,6 +81,15 @@ def report_stage(ck, report) -> None:
         sec["summary"] = info["summary"]
     report.sections["repo_kind"] = sec
     packed.report_stage(ck, report)
+    from ..checks.registry import RULES
+    from ..report import Finding
+
+    for rule, message, file, tensor in info.get("findings", []):
+        report.findings.append(Finding(rule, RULES[rule].severity if rule in RULES else "error", message, file, tensor))
+    ox = info.get("onnx")
+    if ox:  # the external data files are part of the model's files
+        report.bytes["files_total"] = report.bytes.get("files_total", 0) + sum(
+            e["size"] or 0 for e in ox["external_data"].values())
     for f in report.files:
         if f["name"] in info.get("onnx_files", ()):
             f["kind"] = "onnx"

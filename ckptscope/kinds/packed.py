@@ -104,6 +104,10 @@ def attach(ck) -> None:
         if q is not None:
             d["group_size"] = q["group_size"]
         ck.kind_info["packed"] = d
+        if ck.kind == "mlx":
+            ck.kind_info.setdefault("summary", f"MLX {'/'.join(map(str, d['bits']))}-bit, group size "
+                                               f"{q['group_size']}: {len(factors):,} U32-packed weights counted as "
+                                               "their unpacked parameters; scales and biases are side tensors")
 
 
 def report_stage(ck, report) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from .common import finding, human, module_counts, read_json, read_module_headers
 
+#: modules that save nothing (git keeps no empty folder, so their folder is absent on the Hub)
+STATELESS = ("Normalize",)
 POOL_MODES = ("pooling_mode_cls_token", "pooling_mode_mean_tokens", "pooling_mode_max_tokens",
               "pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken")
 
@@ -35,7 +37,7 @@ def load(ck, source, strict: bool) -> None:
             if cfg is not None:
                 configs[name] = cfg
         if path:
-            if not any(f.startswith(path + "/") or f == path for f in files):
+            if cls not in STATELESS and not any(f.startswith(path + "/") or f == path for f in files):
                 finding(ck, "KD003", f"modules.json lists module {name} ({cls}) at {path}/, which is not in the "
                                      "repository", "modules.json")
             st = sorted(f for f in files if f.startswith(path + "/") and f.count("/") == path.count("/") + 1
