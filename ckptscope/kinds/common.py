@@ -6,7 +6,7 @@ import json
 import re
 from collections import defaultdict
 
-from ..errors import CkptError
+from ..errors import CkptError, SourceError
 from ..readers.safetensors import Problem
 
 MAX_JSON_BYTES = 16_000_000  #: a marker/config file larger than this is refused (they are a few KB)
@@ -27,6 +27,9 @@ def read_json(ck, source, rel: str, strict: bool, kind: type = dict):
             want = "an object" if kind is dict else "a list"
             raise CkptError(f"is a JSON {type(obj).__name__}, not {want}", rel)
         return obj
+    except SourceError as e:  # not there to read (a snapshot keeps only the top-level metadata files)
+        ck.notes.append(f"{rel} not read ({e.message}): the repo is described without it")
+        return None
     except CkptError as e:
         if strict:
             raise
