@@ -333,3 +333,19 @@ def test_hub_adapter_with_hub_base(hub, run_cli):
 def test_hub_onnx(hub, run_cli):
     r = inspect_json(run_cli, "ckptscope-test/tiny-onnx")
     assert r["parameters"]["total"] == PROV["onnx-tiny-external"]["total"]
+
+
+# ---------------------------------------------------------------------------------------------- bitsandbytes
+
+@pytest.mark.parametrize("name,bits", [("bnb-nf4-tiny-llama", 4), ("bnb-int8-tiny-llama", 8)])
+def test_bitsandbytes_saved_by_transformers(run_cli, name, bits):
+    r = inspect_json(run_cli, KINDS / name)
+    p = r["parameters"]
+    assert p["weights"] == PROV[name]["logical_parameters"] == PROV["tiny-llama"]["parameters"]
+    assert p["quant_side_elements"] > 0
+    if bits == 4:
+        assert p["stored_elements"]["total"] < p["total"]  # two 4-bit values per stored byte
+    assert r["quantization"]["scheme"]["method"] == "bitsandbytes"
+    assert r["reconciliation"]["status"] == "exact" and r["reconciliation"]["counts"]["packed"] == 14
+    code, out, _ = check(run_cli, KINDS / name)
+    assert code == 0, out

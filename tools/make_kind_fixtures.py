@@ -2,7 +2,7 @@
 each library reports about its own model (the independent oracle the tests compare with).
 
     pip install --target /tmp/kindlibs --no-deps diffusers peft sentence-transformers onnx accelerate protobuf \
-        ml_dtypes pillow psutil scikit-learn scipy joblib threadpoolctl cloudpickle
+        ml_dtypes pillow psutil scikit-learn scipy joblib threadpoolctl cloudpickle bitsandbytes
     PYTHONPATH=/tmp/kindlibs python tools/make_kind_fixtures.py
 
 (torch and transformers as in .ci/run.) Versions used are written into fixtures/kinds/PROVENANCE.json. MLX does not
@@ -181,6 +181,24 @@ def mlx_repo(out: Path, base, base_dir: Path, bits: int = 4, group: int = 64) ->
     return {"logical_parameters": logical, "side_elements": side, "bits": bits, "group_size": group}
 
 
+def bnb_repos(base_dir: Path) -> dict:
+    """The tiny Llama loaded with bitsandbytes 4-bit (NF4, double quantization) and 8-bit, saved by
+    save_pretrained (bitsandbytes >= 0.45 quantizes on CPU)."""
+    import bitsandbytes
+    from transformers import BitsAndBytesConfig, LlamaForCausalLM
+
+    out = {"bitsandbytes": bitsandbytes.__version__}
+    for name, q in (("bnb-nf4-tiny-llama", BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                                              bnb_4bit_use_double_quant=True,
+                                                              bnb_4bit_compute_dtype=torch.bfloat16)),
+                    ("bnb-int8-tiny-llama", BitsAndBytesConfig(load_in_8bit=True))):
+        m = LlamaForCausalLM.from_pretrained(str(base_dir), quantization_config=q, device_map="cpu")
+        m.save_pretrained(OUT / name)
+        out[name] = {"logical_parameters": json.loads((OUT / "PROVENANCE.json").read_text())["tiny-llama"]
+                     ["parameters"] if (OUT / "PROVENANCE.json").exists() else None}
+    return out
+
+
 def onnx_model(out: Path) -> dict:
     import numpy as np
     import onnx
@@ -229,8 +247,20 @@ def main() -> None:
     expected["peft-lora-tiny-llama"] = peft_adapter(OUT / "peft-lora-tiny-llama", base)
     expected["onnx-tiny-external"] = onnx_model(OUT / "onnx-tiny-external")
     (OUT / "PROVENANCE.json").write_text(json.dumps(expected, indent=2) + "\n")
-    print(json.dumps(expected, indent=2))
+    add_bnb()
+
+
+def add_bnb() -> None:
+    """``python tools/make_kind_fixtures.py bnb``: (re)build only the bitsandbytes repos from tiny-llama."""
+    prov = json.loads((OUT / "PROVENANCE.json").read_text())
+    got = bnb_repos(OUT / "tiny-llama")
+    prov["versions"]["bitsandbytes"] = got.pop("bitsandbytes")
+    prov.update(got)
+    (OUT / "PROVENANCE.json").write_text(json.dumps(prov, indent=2) + "\n")
+    print(json.dumps(prov, indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    add_bnb() if sys.argv[1:] == ["bnb"] else main()
