@@ -349,3 +349,16 @@ def test_bitsandbytes_saved_by_transformers(run_cli, name, bits):
     assert r["reconciliation"]["status"] == "exact" and r["reconciliation"]["counts"]["packed"] == 14
     code, out, _ = check(run_cli, KINDS / name)
     assert code == 0, out
+
+
+def test_compressed_tensors_pack_quantized(run_cli):
+    name = "ct-w4a16-tiny-llama"
+    r = inspect_json(run_cli, KINDS / name)
+    p = r["parameters"]
+    assert p["weights"] == PROV[name]["logical_parameters"]
+    # weight_scale (out, in/32) + weight_shape (2) per quantized Linear: 2 layers x 7 Linears
+    assert p["stored_elements"]["total"] < p["weights"]
+    assert r["quantization"]["scheme"]["method"] == "compressed-tensors"
+    assert r["reconciliation"]["status"] == "exact" and r["reconciliation"]["counts"]["packed"] == 14
+    code, out, _ = check(run_cli, KINDS / name)
+    assert code == 0, out

@@ -2,7 +2,8 @@
 each library reports about its own model (the independent oracle the tests compare with).
 
     pip install --target /tmp/kindlibs --no-deps diffusers peft sentence-transformers onnx accelerate protobuf \
-        ml_dtypes pillow psutil scikit-learn scipy joblib threadpoolctl cloudpickle bitsandbytes
+        ml_dtypes pillow psutil scikit-learn scipy joblib threadpoolctl cloudpickle bitsandbytes \
+        compressed-tensors loguru pydantic pydantic-core annotated-types typing-inspection
     PYTHONPATH=/tmp/kindlibs python tools/make_kind_fixtures.py
 
 (torch and transformers as in .ci/run.) Versions used are written into fixtures/kinds/PROVENANCE.json. MLX does not
@@ -199,6 +200,39 @@ def bnb_repos(base_dir: Path) -> dict:
     return out
 
 
+def compressed_tensors_repo(base_dir: Path, out: Path) -> dict:
+    """W4A16 pack-quantized (int4, group 32, symmetric) with compressed-tensors, the way llm-compressor saves it:
+    apply the scheme, set each Linear's weight scales from its min/max (weight-only calibration), compress, save,
+    write quantization_config."""
+    import compressed_tensors
+    from compressed_tensors.compressors import ModelCompressor
+    from compressed_tensors.quantization import (QuantizationArgs, QuantizationConfig, QuantizationScheme,
+                                                 QuantizationStatus, apply_quantization_config)
+    from compressed_tensors.quantization.utils import calculate_qparams
+    from transformers import LlamaForCausalLM
+
+    m = LlamaForCausalLM.from_pretrained(str(base_dir), dtype=torch.bfloat16)
+    args = QuantizationArgs(num_bits=4, type="int", symmetric=True, strategy="group", group_size=32)
+    apply_quantization_config(m, QuantizationConfig(config_groups={"group_0": QuantizationScheme(
+        targets=["Linear"], weights=args)}, ignore=["lm_head"], format="pack-quantized"))
+    for _, mod in m.named_modules():
+        s = getattr(mod, "quantization_scheme", None)
+        if s is None:
+            continue
+        w = mod.weight.detach().float().reshape(mod.weight.shape[0], -1, s.weights.group_size)
+        scale, zp = calculate_qparams(w.amin(-1), w.amax(-1), s.weights)
+        with torch.no_grad():
+            mod.weight_scale.copy_(scale.reshape(mod.weight_scale.shape).to(mod.weight_scale.dtype))
+            if hasattr(mod, "weight_zero_point"):
+                mod.weight_zero_point.copy_(zp.reshape(mod.weight_zero_point.shape).to(mod.weight_zero_point.dtype))
+        mod.quantization_status = QuantizationStatus.CALIBRATION
+    comp = ModelCompressor.from_pretrained_model(m, quantization_format="pack-quantized")
+    comp.compress_model(m)
+    m.save_pretrained(out)
+    comp.update_config(str(out))
+    return {"compressed_tensors": compressed_tensors.__version__}
+
+
 def onnx_model(out: Path) -> dict:
     import numpy as np
     import onnx
@@ -248,6 +282,16 @@ def main() -> None:
     expected["onnx-tiny-external"] = onnx_model(OUT / "onnx-tiny-external")
     (OUT / "PROVENANCE.json").write_text(json.dumps(expected, indent=2) + "\n")
     add_bnb()
+    add_ct()
+
+
+def add_ct() -> None:
+    """``python tools/make_kind_fixtures.py ct``: (re)build only the compressed-tensors repo from tiny-llama."""
+    prov = json.loads((OUT / "PROVENANCE.json").read_text())
+    got = compressed_tensors_repo(OUT / "tiny-llama", OUT / "ct-w4a16-tiny-llama")
+    prov["versions"].update(got)
+    prov["ct-w4a16-tiny-llama"] = {"logical_parameters": prov["tiny-llama"]["parameters"], "bits": 4, "group_size": 32}
+    (OUT / "PROVENANCE.json").write_text(json.dumps(prov, indent=2) + "\n")
 
 
 def add_bnb() -> None:
@@ -263,4 +307,4 @@ def add_bnb() -> None:
 if __name__ == "__main__":
     import sys
 
-    add_bnb() if sys.argv[1:] == ["bnb"] else main()
+    {"bnb": add_bnb, "ct": add_ct}.get(sys.argv[1] if sys.argv[1:] else "", main)()
