@@ -356,7 +356,10 @@ def test_compressed_tensors_pack_quantized(run_cli):
     r = inspect_json(run_cli, KINDS / name)
     p = r["parameters"]
     assert p["weights"] == PROV[name]["logical_parameters"]
-    # weight_scale (out, in/32) + weight_shape (2) per quantized Linear: 2 layers x 7 Linears
+    # side tensors, by hand: weight_scale (out, in/32) + weight_shape (2) per Linear of each of the 2 layers:
+    # q (64,64) k (32,64) v (32,64) o (64,64) gate (128,64) up (128,64) down (64,128)
+    linears = [(64, 64), (32, 64), (32, 64), (64, 64), (128, 64), (128, 64), (64, 128)]
+    assert p["quant_side_elements"] == 2 * sum(o * i // 32 + 2 for o, i in linears)
     assert p["stored_elements"]["total"] < p["weights"]
     assert r["quantization"]["scheme"]["method"] == "compressed-tensors"
     assert r["reconciliation"]["status"] == "exact" and r["reconciliation"]["counts"]["packed"] == 14
