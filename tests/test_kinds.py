@@ -365,3 +365,13 @@ def test_compressed_tensors_pack_quantized(run_cli):
     assert r["reconciliation"]["status"] == "exact" and r["reconciliation"]["counts"]["packed"] == 14
     code, out, _ = check(run_cli, KINDS / name)
     assert code == 0, out
+
+
+@pytest.mark.parametrize("name,total", [("diffusers-tiny-sd", PROV["diffusers-tiny-sd"]["total"]),
+                                        ("st-tiny-bert-dense", PROV["st-tiny-bert-dense"]["total"])])
+def test_snapshot_keeps_the_modules(run_cli, tmp_path, name, total):
+    snap = tmp_path / "s.ckpt.gz"
+    code, _, err = run_cli("snapshot", str(KINDS / name), "-o", str(snap))
+    assert code == 0, err
+    r = inspect_json(run_cli, snap)
+    assert r["parameters"]["total"] == total and r["modules"]

@@ -61,6 +61,24 @@ def attach(ck, source, strict: bool = True, variant: str | None = None) -> None:
     packed.attach(ck)
 
 
+KIND_TEXT_FILES = ("model_index.json", "modules.json", "adapter_config.json", "sentence_bert_config.json",
+                   "config_sentence_transformers.json")
+
+
+def snapshot_files(ck) -> list[str]:
+    """The small files a snapshot must keep for the repo kind to be read back: marker files and the config.json
+    of every module folder that was read."""
+    if ck.kind is None:
+        return []
+    out = [f for f in KIND_TEXT_FILES if f in ck.files]
+    folders = {h.file.rsplit("/", 1)[0] for h in ck.module_headers if "/" in h.file}
+    for m in (ck.kind_info.get("modules") or {}).values():
+        if isinstance(m, dict) and m.get("path"):
+            folders.add(m["path"])
+    out += sorted(f"{d}/config.json" for d in folders if f"{d}/config.json" in ck.files)
+    return out
+
+
 def report_stage(ck, report) -> None:
     """Sections for the repo kind: ``repo_kind`` (a one-line summary), ``modules``, ``adapter``, ``onnx``."""
     if ck.kind is None and not ck.packed_factors:
