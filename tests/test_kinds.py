@@ -375,3 +375,23 @@ def test_snapshot_keeps_the_modules(run_cli, tmp_path, name, total):
     assert code == 0, err
     r = inspect_json(run_cli, snap)
     assert r["parameters"]["total"] == total and r["modules"]
+
+
+def test_diffusers_text_encoder_reconciled_by_its_family(run_cli, tmp_path):
+    """A T5EncoderModel text encoder (as in SD3/Flux) saved by transformers: the t5 rules hold its tensors."""
+    pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    pipe = tmp_path / "pipe"
+    shutil.copytree(KINDS / "diffusers-tiny-sd", pipe)
+    shutil.rmtree(pipe / "text_encoder")
+    m = transformers.T5EncoderModel(transformers.T5Config(vocab_size=64, d_model=16, d_kv=8, d_ff=32, num_layers=2,
+                                                          num_heads=2))
+    m.save_pretrained(pipe / "text_encoder")
+    idx = json.loads((pipe / "model_index.json").read_text())
+    idx["text_encoder"] = ["transformers", "T5EncoderModel"]
+    (pipe / "model_index.json").write_text(json.dumps(idx))
+    r = inspect_json(run_cli, pipe)
+    te = r["modules"]["text_encoder"]
+    assert te["parameters"] == sum(p.numel() for p in m.parameters())
+    assert te["model_type"] == "t5" and te["reconciliation"]["status"] == "exact", te["reconciliation"]
+    assert te["variants"] == ["default"]
