@@ -31,10 +31,16 @@ class Checkpoint:
     problems: list[Problem] = field(default_factory=list)  #: collected when loaded with strict=False
     index_only: bool = False  #: an index whose shards are all absent (a metadata-only copy)
     notes: list[str] = field(default_factory=list)
+    gguf: object | None = None  #: the GGUF model read (readers.gguf_model.GGUFModel) when the source is GGUF
+    gguf_variants: list[dict] = field(default_factory=list)  #: every GGUF model of the source, when several
 
     @property
     def has_weights(self) -> bool:
-        return bool(self.headers)
+        return bool(self.headers) or self.gguf is not None
+
+    @property
+    def format(self) -> str:
+        return "gguf" if self.gguf is not None else "safetensors"
 
     @property
     def weight_files(self) -> list[str]:
@@ -78,6 +84,14 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
                 raise CkptError("is not valid JSON", _disp(source, "generation_config.json")) from None
             ck.problems.append(Problem("MD001", "generation_config.json", "is not valid JSON"))
 
+    from .checkpoint_gguf import gguf_sets, load_gguf
+
+    gsets = gguf_sets(source, files, single)
+    if gsets is not None:  # GGUF: its own header, config and tokenizer (checkpoint_gguf)
+        load_gguf(ck, source, gsets, strict=strict)
+        if tokenizer and ck.tokenizer is None:
+            _load_tokenizer(ck, source, files)
+        return ck
     if single:
         shards = [single]
         if ck.config is not None:

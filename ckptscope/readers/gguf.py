@@ -311,6 +311,8 @@ def parse_gguf(f, file: str = "model.gguf", file_size: int | None = None, *, kee
     if len(magic) < 4:
         r.fail("GG001", "too short to be a GGUF file" if magic[:len(magic)] == MAGIC[:len(magic)]
                else f"not a GGUF file (magic {magic!r})")
+    if magic == b"vers" and r.f.read(19) == b"ion https://git-lfs":
+        r.fail("GG001", "is a git-LFS pointer, not the GGUF file (run `git lfs pull`)")
     if magic != MAGIC:
         r.fail("GG001", f"not a GGUF file (magic {magic!r}, expected b'GGUF')")
     version = r.unpack("<I", "the GGUF version")

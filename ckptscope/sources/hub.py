@@ -211,6 +211,8 @@ class HubSource(Source):
         names = list(self._files)
         if any("/" not in n and n.endswith(".safetensors") for n in names):
             return
+        if any(n.lower().endswith(".gguf") for n in names):  # a GGUF repo: sources/hub_gguf.py reads it
+            return
         at = f"{self.repo_id}@{self.revision[:7]}"
         sub = sorted({n.split("/")[0] + "/" for n in names if "/" in n and n.endswith(".safetensors")})
         by_ext: dict[str, int] = {}
@@ -319,6 +321,11 @@ class HubSource(Source):
             out = self._ranged(paths, strict)
         self._save_header_cache(out)
         return out
+
+    def read_gguf(self, paths: list[str]):
+        from .hub_gguf import read_gguf_headers
+
+        return read_gguf_headers(self, paths)
 
     def _headers(self) -> dict:
         h = getattr(self, "_hdrs", None)
