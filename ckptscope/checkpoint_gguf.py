@@ -62,6 +62,9 @@ def gguf_sets(source, files: dict[str, int | None], single: str | None) -> list[
         return [GGUFSet(name=single, files=[single], label=None, sizes=[files.get(single)])]
     if any("/" not in f and f.endswith(".safetensors") for f in files):
         return None
+    stored = getattr(source, "gguf_stored", None)  # a snapshot: the GGUF files whose headers it keeps
+    if stored is not None:
+        files = {k: v for k, v in files.items() if k in stored}
     sets = group(files)
     return sets or None
 

@@ -327,6 +327,11 @@ class HubSource(Source):
 
         return read_gguf_headers(self, paths)
 
+    def gguf_raw_header(self, path: str, n: int) -> bytes:
+        from .hub_gguf import raw_header
+
+        return raw_header(self, path, n)
+
     def _headers(self) -> dict:
         h = getattr(self, "_hdrs", None)
         if h is None:

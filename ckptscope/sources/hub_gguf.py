@@ -131,3 +131,13 @@ def read_gguf_headers(src, paths: list[str]) -> list:
         out.append(info)
     src.header_method = "ranged"
     return out
+
+
+def raw_header(src, path: str, n: int) -> bytes:
+    """The header bytes a HubSource read for ``path`` (for snapshots)."""
+    from ..errors import SourceError
+
+    raw = (getattr(src, "_gguf_raw", None) or {}).get(path)
+    if raw is None or len(raw) < n:
+        raise SourceError("the GGUF header was not read whole (skipped arrays): no snapshot of it", path)
+    return raw[:n]

@@ -77,6 +77,10 @@ class LocalSource(Source):
         except OSError:
             return None
 
+    def gguf_raw_header(self, rel: str, n: int) -> bytes:
+        with open(self._path(rel), "rb") as f:
+            return f.read(n)
+
     def read_gguf(self, paths: list[str]):
         from ..readers.gguf import read_gguf
 
