@@ -32,6 +32,9 @@ MAX_NAME = 64  #: GGML_MAX_NAME: tensor names must be shorter
 MAX_DIMS = 4  #: GGML_MAX_DIMS
 INT64_MAX = (1 << 63) - 1
 SMALL_ARRAY = 64  #: arrays up to this many elements are always kept
+BIG_STRING = 16 << 20  #: strings longer than this are validated in chunks and kept shortened
+KEEP_CHARS = 4096
+MAX_STRINGS = 1 << 24  #: ckptscope's own limit on a string array (no vocabulary comes near; bounds the time)
 DEFAULT_ALIGNMENT = 32
 TOKEN_ARRAYS = ("tokenizer.ggml.tokens", "tokenizer.ggml.merges")
 
@@ -164,10 +167,17 @@ class GGUFInfo:
 
 
 class _R:
-    """Reads from a file-like object, never past ``limit`` (the file size, when known)."""
+    """Reads from a file-like object through its own buffer, never past ``limit`` (the file size, when known).
+
+    Every length is checked against the bytes left before anything is allocated; strings over ``BIG_STRING``
+    bytes are validated in chunks and kept as their first ``KEEP_CHARS`` characters."""
+
+    CHUNK = 256 << 10
 
     def __init__(self, f, file: str, limit: int | None):
         self.f, self.file, self.pos, self.limit = f, file, 0, limit
+        self.buf = b""
+        self.bi = 0  #: index of ``pos`` in ``buf``
         self.last_etype = ""
         self.problems: list[tuple[str, str, str | None]] = []
 
@@ -183,33 +193,51 @@ class _R:
             self.fail("GG003", f"{what} at byte {self.pos:,} needs {n:,} bytes, the file has {max(rem or 0, 0):,} "
                                "more (truncated or corrupt metadata)")
 
+    def _fill(self, n: int) -> bool:
+        have = len(self.buf) - self.bi
+        if have >= n:
+            return True
+        want = max(n - have, self.CHUNK)
+        if self.limit is not None:
+            want = min(want, self.limit - self.pos - have)
+        data = self.f.read(want) if want > 0 else b""
+        self.buf = self.buf[self.bi:] + data
+        self.bi = 0
+        return len(self.buf) >= n
+
     def read(self, n: int, what: str = "GGUF metadata") -> bytes:
         self.need(n, what)
         try:
-            b = self.f.read(n)
+            ok = self._fill(n)
         except MemoryError:
             self.fail("GG003", f"{what} at byte {self.pos:,} of {n:,} bytes is too large to read")
-        if len(b) != n:
+        if not ok:
             self.fail("GG003", f"{what} runs past the end of the file (at byte {self.pos:,}, wants {n:,} bytes, "
-                               f"{len(b):,} there)")
+                               f"{len(self.buf) - self.bi:,} there)")
+        b = self.buf[self.bi:self.bi + n]
+        self.bi += n
         self.pos += n
         return b
 
     def skip(self, n: int, what: str) -> None:
         self.need(n, what)
-        if n == 0:
+        have = len(self.buf) - self.bi
+        if n <= have:
+            self.bi += n
+            self.pos += n
             return
+        left = n - have
+        self.buf, self.bi = b"", 0
         sk = getattr(self.f, "skip", None)
         if sk is not None:
-            sk(n)
+            sk(left)
         elif self.f.seekable():
-            self.f.seek(n, 1)
+            self.f.seek(left, 1)
             if self.limit is None:  # a stream without a size: make sure the bytes are there
                 self.f.seek(-1, 1)
                 if len(self.f.read(1)) != 1:
                     self.fail("GG003", f"{what} runs past the end of the file (at byte {self.pos:,})")
         else:
-            left = n
             while left:
                 got = len(self.f.read(min(left, 1 << 20)))
                 if not got:
@@ -220,19 +248,82 @@ class _R:
     def unpack(self, fmt: str, what: str = "GGUF metadata"):
         return struct.unpack(fmt, self.read(struct.calcsize(fmt), what))[0]
 
-    def raw_string(self, what: str) -> bytes:
+    def _length(self, what: str, max_len: int = MAX_STRING) -> int:
         at = self.pos
         n = self.unpack("<Q", what)
         if n > MAX_STRING:
             self.fail("GG003", f"{what} at byte {at:,} claims {n:,} bytes (llama.cpp's limit is {MAX_STRING:,})")
-        return self.read(n, what)
+        self.need(n, what)
+        return n
 
-    def string(self, what: str, tensor: str | None = None) -> str:
-        b = self.raw_string(what)
+    def _big(self, n: int, what: str, strict: bool, tensor: str | None = None) -> tuple[str, bool]:
+        """A long string checked chunk by chunk: (its first KEEP_CHARS characters + a marker, valid)."""
+        import codecs
+
+        dec = codecs.getincrementaldecoder("utf-8")("strict" if strict else "replace")
+        head, left, ok = "", n, True
+        while left:
+            k = min(left, 1 << 20)
+            try:
+                part = dec.decode(self.read(k, what), final=left == k)
+            except UnicodeDecodeError:
+                if strict:
+                    self.fail("GG013", f"{what} is not valid UTF-8 (around byte {n - left:,} of {n:,})", tensor)
+                ok = False
+                part = ""
+                dec = codecs.getincrementaldecoder("utf-8")("replace")
+            if len(head) < KEEP_CHARS:
+                head += part[:KEEP_CHARS - len(head)]
+            left -= k
+        return head + f"... ({n:,} bytes)", ok
+
+    def string(self, what: str, tensor: str | None = None, max_len: int | None = None) -> str:
+        n = self._length(what)
+        if max_len is not None and n > max_len:
+            self.fail("GG008", f"{what} is {n:,} bytes (llama.cpp allows {max_len})", tensor)
+        if n > BIG_STRING:
+            return self._big(n, what, True, tensor)[0]
+        b = self.read(n, what)
         try:
             return b.decode("utf-8")
         except UnicodeDecodeError as e:
             self.fail("GG013", f"{what} is not valid UTF-8 (byte {e.start} of {b[:40]!r})", tensor)
+
+    def strings(self, count: int, keep: bool, key: str) -> tuple[list | None, int | None]:
+        """``count`` strings of an array: (values when kept, index of the first invalid UTF-8 one)."""
+        vals: list | None = [] if keep else None
+        bad = None
+        unpack_from = struct.unpack_from
+        for i in range(count):
+            if len(self.buf) - self.bi < 8 and not self._fill(8):
+                self.need(8, f"string {i:,} of {key!r}")
+                self.fail("GG003", f"string {i:,} of {key!r} runs past the end of the file (at byte {self.pos:,})")
+            (n,) = unpack_from("<Q", self.buf, self.bi)
+            if n > BIG_STRING or len(self.buf) - self.bi < 8 + n:
+                self._length(f"string {i:,} of {key!r}")
+                if n > BIG_STRING:
+                    s, ok = self._big(n, f"string {i:,} of {key!r}", False)
+                else:
+                    b = self.read(n, f"string {i:,} of {key!r}")
+                    s, ok = _decode(b)
+            else:
+                j = self.bi + 8
+                b = self.buf[j:j + n]
+                self.bi = j + n
+                self.pos += 8 + n
+                s, ok = _decode(b)
+            if not ok and bad is None:
+                bad = i
+            if vals is not None:
+                vals.append(s)
+        return vals, bad
+
+
+def _decode(b: bytes) -> tuple[str, bool]:
+    try:
+        return b.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return b.decode("utf-8", "replace"), False
 
 
 def _value(r: _R, vt: int, keep: bool, key: str):
@@ -253,18 +344,9 @@ def _value(r: _R, vt: int, keep: bool, key: str):
     keep = keep or count <= SMALL_ARRAY
     if ename == "str":
         r.need(8 * count, f"the {count:,}-string array {key!r}")  # each element has an 8-byte length
-        vals: list | None = [] if keep else None
-        bad = None
-        for i in range(count):
-            b = r.raw_string(f"string {i:,} of {key!r}")
-            try:
-                s = b.decode("utf-8")
-            except UnicodeDecodeError:
-                s = b.decode("utf-8", "replace")
-                if bad is None:
-                    bad = i
-            if vals is not None:
-                vals.append(s)
+        if count > MAX_STRINGS:
+            r.fail("GG003", f"key {key!r}: array of {count:,} strings (ckptscope reads up to {MAX_STRINGS:,})")
+        vals, bad = r.strings(count, keep, key)
         if bad is not None:
             r.problems.append(("GG014", f"{key!r}: element {bad:,} is not valid UTF-8 (shown with U+FFFD)", None))
     else:
@@ -288,7 +370,7 @@ def read_gguf(path: str | os.PathLike, *, keep_arrays: bool = False, display: st
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as f:
-            return parse_gguf(io.BufferedReader(f, 1 << 16), disp, size, keep_arrays=keep_arrays)  # type: ignore[arg-type]
+            return parse_gguf(f, disp, size, keep_arrays=keep_arrays)
     except OSError as e:
         raise CkptError(f"cannot read ({e.strerror or e})", disp) from None
 
@@ -306,12 +388,13 @@ def parse_gguf(f, file: str = "model.gguf", file_size: int | None = None, *, kee
         file_size = len(f) if file_size is None else file_size
         f = io.BytesIO(f)
     r = _R(f, file, file_size)
-    magic = r.f.read(4)
-    r.pos = len(magic)
+    r._fill(4)
+    magic = r.buf[:4]
+    r.bi = r.pos = len(magic)
     if len(magic) < 4:
         r.fail("GG001", "too short to be a GGUF file" if magic[:len(magic)] == MAGIC[:len(magic)]
                else f"not a GGUF file (magic {magic!r})")
-    if magic == b"vers" and r.f.read(19) == b"ion https://git-lfs":
+    if magic == b"vers" and r._fill(23) and r.buf[4:23] == b"ion https://git-lfs":
         r.fail("GG001", "is a git-LFS pointer, not the GGUF file (run `git lfs pull`)")
     if magic != MAGIC:
         r.fail("GG001", f"not a GGUF file (magic {magic!r}, expected b'GGUF')")
@@ -356,10 +439,7 @@ def parse_gguf(f, file: str = "model.gguf", file_size: int | None = None, *, kee
     types = _ggml_tables()
     seen: set[str] = set()
     for i in range(n_tensors):
-        name = r.string(f"the name of tensor {i:,}")
-        if len(name.encode()) >= MAX_NAME:
-            r.fail("GG008", f"tensor name {name[:80]!r} is {len(name.encode())} bytes (llama.cpp allows {MAX_NAME - 1})",
-                   name)
+        name = r.string(f"the name of tensor {i:,}", max_len=MAX_NAME - 1)
         if name in seen:
             r.fail("GG008", f"duplicate tensor name {name!r}", name)
         seen.add(name)
