@@ -140,7 +140,8 @@ def run_checks(ck, options: CheckOptions | None = None, *, source_name: str | No
     options = options or CheckOptions()
     enabled = options.enabled()
     ctx = CheckContext(ck, enabled)
-    for name in (GGUF_GROUP_MODULES if getattr(ck, "gguf", None) is not None else GROUP_MODULES):
+    gguf = getattr(ck, "gguf", None) is not None or any(p.code.startswith("GG") for p in ck.problems)
+    for name in (GGUF_GROUP_MODULES if gguf else GROUP_MODULES):
         mod = importlib.import_module(f"{__name__}.{name}")
         mod.run(ctx)
     findings: list[Finding] = []
