@@ -124,7 +124,7 @@ def load_gguf(ck, source, sets: list[GGUFSet], *, strict: bool) -> None:
                     raise bad
             for code, file, msg, tensor in v.model.problems:
                 ck.problems.append(Problem(code, file, msg, tensor))
-    ck.gguf_variants = [v.to_dict() for v in variants] if len(sets) > 1 or len(variants) > 1 else []
+    ck.gguf_variants = [v.to_dict() for v in variants] if not selector and len(variants) > 1 else []
     m = main.model
     ck.gguf = m
     if m is None:

@@ -148,3 +148,33 @@ def header_only(path: Path, kvs: list[tuple[str, object, object, object]], tenso
     with open(path, "r+b") as f:
         f.truncate(start + data)
     return path
+
+
+def kvs_of(path: Path, skip=("general.architecture",), override: dict | None = None) -> list:
+    """The key/values of a GGUF file as (key, value, vtype, sub_type) for ``header_only`` (read by gguf-py)."""
+    import gguf
+    from gguf.constants import GGUFValueType as V
+
+    r = gguf.GGUFReader(str(path))
+    out = []
+    for key, f in r.fields.items():
+        if key.startswith("GGUF.") or key in skip:
+            continue
+        vt = V(f.types[0])
+        sub = V(f.types[1]) if vt == V.ARRAY else None
+        val = (override or {}).get(key, f.contents())
+        out.append((key, val, vt, sub))
+    return out
+
+
+def smol_tensors_as(path: Path, ty2d: str, emb: str) -> list:
+    """SmolLM2's 272 tensors (names and shapes from the real header, gguf-py's reader) with other types."""
+    import gguf
+
+    r = gguf.GGUFReader(str(path))
+    out = []
+    for t in r.tensors:
+        shape = tuple(int(x) for x in reversed(t.shape))  # numpy order (rows, cols)
+        ty = emb if t.name == "token_embd.weight" else ty2d if len(shape) == 2 else "F32"
+        out.append((t.name, shape, ty))
+    return out
