@@ -168,3 +168,22 @@ def test_explain_and_markdown_and_snapshot(run_cli, smol, tmp_path):
     code, d = _json(run_cli, "inspect", snap, "--json")
     assert d["parameters"]["total"] == G.SMOL_PARAMS and d["source"]["format"] == "gguf"
     assert d["parameters"]["by_dtype"] == G.reader_totals(smol)[2]
+
+
+def test_estimate_compare_with_the_real_file(run_cli, smol, tmp_path):
+    """Prediction from the GGUF's own hyper-parameters vs the real SmolLM2 Q4_1 header: llama.cpp's type choice
+    (q8_0 embedding: its 576-wide rows fall back from q6_K; q4_1 matrices; f32 norms) gives every tensor."""
+    code, e = _json(run_cli, "estimate", smol, "--compare", smol, "--json")
+    c = e["quantization"]["schemes"]["Q4_1"]["compare"]
+    assert c["exact"] and c["tensors"]["same"] == 272 and c["differences"] == []
+    assert c["tensor_bytes"]["predicted"] == c["tensor_bytes"]["file"] == sum(
+        n * {"Q4_1": 20, "Q8_0": 34}.get(t, 128) // 32 for t, n in G.reader_totals(smol)[2].items())
+    # a file with other types: each differing tensor listed with both types
+    other = G.header_only(tmp_path / "other-Q4_K_M.gguf", G.kvs_of(smol, override={"general.file_type": 15}),
+                          G.smol_tensors_as(smol, "Q5_0", "Q8_0"))
+    code, e = _json(run_cli, "estimate", smol, "--quant", "q4_1", "--compare", other, "--json")
+    c = e["quantization"]["schemes"]["Q4_1"]["compare"]
+    assert not c["exact"] and c["tensors"]["different"] == 210
+    assert all(d["type"] == ["q4_1", "q5_0"] for d in c["differences"])
+    code, out, err = run_cli("estimate", smol, "--quant", "q4_1", "--compare", other)
+    assert "blk.0.attn_q.weight: type q4_1 predicted, q5_0 in the file" in out

@@ -114,3 +114,11 @@ def test_check_and_estimate_on_a_tag(run_cli, hub, material):
     code, out, err = run_cli("estimate", f"{REPO}:Q4_K_M", "--context", "2048", "--json")
     assert code == 0, err
     assert json.loads(out)["kv_cache"]["bytes_per_token"]["all_layers"] == 2 * 30 * 3 * 64 * 2
+
+
+def test_estimate_compare_with_a_repo_tag(run_cli, hub, material, tmp_path):
+    smol = G.smol_sparse(tmp_path / "smol.gguf")
+    code, out, err = run_cli("estimate", smol, "--quant", "q4_1", "--compare", f"{REPO}:Q4_1", "--json")
+    assert code == 0, err
+    c = json.loads(out)["quantization"]["schemes"]["Q4_1"]["compare"]
+    assert c["exact"] and c["parameters"]["file"] == G.SMOL_PARAMS
