@@ -53,6 +53,7 @@ def test_real_header_same_total_in_every_command(run_cli, smol, tmp_path):
     assert code == 0 and c["parameters"]["total"] == total and not c["findings"]
     code, e = _json(run_cli, "estimate", smol, "--json")
     assert e["weights"]["parameters"] == total and e["weights"]["bytes"] == tb
+    assert e["parameters"]["total"] == total
     folder = tmp_path / "folder"
     folder.mkdir()
     shutil.copy(smol, folder / smol.name)
