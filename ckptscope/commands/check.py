@@ -111,6 +111,11 @@ def run(args) -> int:
     if source.kind == "local":
         spec = os.path.normpath(args.source)
         result.root = os.path.dirname(spec) if os.path.isfile(spec) else spec
+    if args.format == "json" and ck.has_weights:
+        from ..analysis.breakdown import summarize
+
+        p = summarize(ck.tensors, ck.config)["parameters"]
+        result.parameters = {"total": p["total"], "by_dtype": p["by_dtype"]}
     text = _render(result, args.format)
     if args.output:
         try:

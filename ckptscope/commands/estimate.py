@@ -107,6 +107,11 @@ def run(args) -> int:
                    checkpointing=args.checkpointing, quant_bytes=qbytes)
     result = plan(ck, opts)
     result["source"] = ck.source.display
+    if ck.has_weights:  # the same parameters.total as inspect and check (read, not predicted)
+        from ..analysis.breakdown import summarize
+
+        p = summarize(ck.tensors, ck.config)["parameters"]
+        result["parameters"] = {"total": p["total"], "by_dtype": p["by_dtype"], "basis": "headers"}
     if ck.problems:
         result["assumptions"].append(f"{len(ck.problems)} problem(s) in the checkpoint's headers/index (first: "
                                      f"{ck.problems[0].file}: {ck.problems[0].message}); sizes are what the headers "

@@ -28,8 +28,6 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..api import build_report
 
-    if str(args.source).lower().endswith(".gguf"):  # a llama.cpp GGUF file: its own reader (analysis/gguf)
-        return _run_gguf(args)
     ck = open_from_args(args, tokenizer=not args.no_tokenizer)
     report = build_report(ck)
     if args.format == "json":
@@ -48,17 +46,3 @@ def run(args) -> int:
         write(r_text(report, by=args.by, color=sys.stdout.isatty()))
     return 0
 
-
-def _run_gguf(args) -> int:
-    import json
-
-    from ..analysis.gguf.inspect import render_text, summarize_gguf
-    from ..readers.gguf import read_gguf
-
-    info = read_gguf(args.source)
-    s = summarize_gguf(info)
-    if args.format == "json":
-        write(json.dumps(s, indent=2, default=str))
-    else:
-        write(render_text(s, info.tensors if args.by and "layer" in args.by else None))
-    return 0
