@@ -32,10 +32,30 @@ class Checkpoint:
     problems: list[Problem] = field(default_factory=list)  #: collected when loaded with strict=False
     index_only: bool = False  #: an index whose shards are all absent (a metadata-only copy)
     notes: list[str] = field(default_factory=list)
+    #: repo kind read from its marker files (ckptscope.kinds): "diffusers", "sentence_transformers", "peft",
+    #: "mlx", "onnx"; None for a plain transformers checkpoint
+    kind: str | None = None
+    kind_info: dict = field(default_factory=dict)  #: what the kind's reader found (modules, adapter, variants...)
+    #: weights of a kind's other modules (Diffusers components, Sentence Transformers Dense, ONNX initializers):
+    #: counted in the totals, kept out of ``tensors`` so the root model's config rules see only its own tensors
+    module_headers: list[HeaderInfo] = field(default_factory=list)
+    packed_factors: dict[str, int] = field(default_factory=dict)  #: tensor name -> logical params per element
+    gguf: object | None = None  #: the GGUF model read (readers.gguf_model.GGUFModel) when the source is GGUF
+    gguf_variants: list[dict] = field(default_factory=list)  #: every GGUF model of the source, when several
 
     @property
     def has_weights(self) -> bool:
-        return bool(self.headers)
+        return bool(self.headers or self.module_headers) or self.gguf is not None
+
+    @property
+    def format(self) -> str:
+        return "gguf" if self.gguf is not None else "safetensors"
+
+    def all_tensors(self) -> list[TensorInfo]:
+        """The root model's tensors and every module's, each counted once."""
+        if not self.module_headers:
+            return self.tensors
+        return self.tensors + [t for h in self.module_headers for t in h.tensors]
 
     @property
     def weight_files(self) -> list[str]:
@@ -55,11 +75,15 @@ def _pick_index(files: dict[str, int | None]) -> str | None:
     return sorted(idx)[0]
 
 
-def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = True) -> Checkpoint:
+def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = True,
+                    variant: str | None = None) -> Checkpoint:
     """Read config, index, headers and tokenizer from ``source``. Never reads tensor data.
 
     ``strict`` raises the first header/index problem (inspect); otherwise problems are collected (check).
+    ``variant`` picks a Diffusers weight variant (``fp16``...; default: the full-precision files).
     """
+    from .kinds import attach, detect
+
     if not strict and hasattr(source, "confine"):
         source.confine = True  # check: files must resolve inside the checkout (symlinks leaving it are refused)
     files = source.list_files()
@@ -67,7 +91,10 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
         source.fetch_index = True  # collect mode (check) holds the repo's own index file against the shards
     ck = Checkpoint(source=source, files=files)
     single = source.weights_only_file()
-    if not single:
+    ck.kind = detect(source, files)
+    if single and not single.endswith(WEIGHT_EXTS) and ck.kind == "onnx":
+        single = None  # a single .onnx file: its own reader (ckptscope.kinds.onnx)
+    if not single and ck.kind is None:
         require_something_to_read(source, files, legacy_ok=not strict)
 
     if "config.json" in files:
@@ -98,10 +125,20 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
                 raise
             ck.problems.append(Problem("MD010", "generation_config.json", e.message))
 
+    from .checkpoint_gguf import gguf_sets, load_gguf
+
+    gsets = gguf_sets(source, files, single)
+    if gsets is not None:  # GGUF: its own header, config and tokenizer (checkpoint_gguf)
+        load_gguf(ck, source, gsets, strict=strict)
+        if tokenizer and ck.tokenizer is None:
+            _load_tokenizer(ck, source, files)
+        return ck
     if single:
         shards = [single]
         if ck.config is not None:
             ck.notes.append(f"config.json read from the folder beside {single}")
+    elif ck.kind == "onnx" and source.weights_only_file():
+        shards = []
     else:
         idx_name = _pick_index(files)
         if idx_name and not strict:
@@ -147,6 +184,7 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
                             raise HeaderError(msg, h.file)
                         ck.problems.append(Problem("IX002", h.file, msg, t.name))
                     seen.setdefault(t.name, h.file)
+    attach(ck, source, strict=strict, variant=variant)  # repo kinds (ckptscope.kinds) and packed low-bit weights
     if tokenizer:
         _load_tokenizer(ck, source, files, strict)
     return ck
@@ -157,7 +195,7 @@ def require_something_to_read(source: Source, files: dict[str, int | None], *, l
     folder, a README alone, the parent of a model folder) raises SourceError saying what was looked for where.
     ``legacy_ok``: pickle/GGUF/... weight files count too (``check`` scans them)."""
     top = [f for f in files if "/" not in f]
-    if "config.json" in top or any(f.endswith(WEIGHT_EXTS) or f.endswith(".safetensors.index.json") for f in top):
+    if "config.json" in top or any(f.endswith((*WEIGHT_EXTS, ".safetensors.index.json", ".gguf")) for f in top):
         return
     if legacy_ok and any(f.endswith(LEGACY_EXTS) for f in top):
         return

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from ..report import Finding
 from .registry import RULES, SEVERITIES, Rule, expand
 
-GROUP_MODULES = ("validation", "integrity", "metadata", "index", "pickles", "config", "tokenizer")
+GROUP_MODULES = ("validation", "integrity", "metadata", "index", "pickles", "config", "tokenizer", "kinds")
+#: a GGUF checkpoint has llama.cpp's names and its own metadata: its loader's rules instead of config/index ones
+GGUF_GROUP_MODULES = ("validation", "integrity", "metadata", "pickles", "gguf", "tokenizer")
 MAX_FINDINGS_PER_RULE = 200  #: more are counted in the summary, not listed
 
 
@@ -46,6 +48,7 @@ class CheckResult:
     notes: list[str] = field(default_factory=list)
     root: str | None = None  #: prefix for file paths when printing (how the user named a local folder)
     provenance: str | None = None  #: provenance.CATALOG_LABEL when the checked data came from the catalog
+    parameters: dict | None = None  #: parameters.total / by_dtype of what was read (set by the check command)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -75,6 +78,7 @@ class CheckResult:
             "rules": [RULES[r].to_dict() for r in self.rules_run],
             "notes": self.notes,
             **({"provenance": self.provenance} if self.provenance else {}),
+            **({"parameters": self.parameters} if self.parameters is not None else {}),
         }
 
 
@@ -138,7 +142,8 @@ def run_checks(ck, options: CheckOptions | None = None, *, source_name: str | No
     options = options or CheckOptions()
     enabled = options.enabled()
     ctx = CheckContext(ck, enabled)
-    for name in GROUP_MODULES:
+    gguf = getattr(ck, "gguf", None) is not None or any(p.code.startswith("GG") for p in ck.problems)
+    for name in (GGUF_GROUP_MODULES if gguf else GROUP_MODULES):
         mod = importlib.import_module(f"{__name__}.{name}")
         mod.run(ctx)
     findings: list[Finding] = []

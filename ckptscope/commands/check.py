@@ -40,6 +40,8 @@ def add_arguments(p) -> None:
     from .common import add_network_arguments
 
     add_network_arguments(p)
+    p.add_argument("--variant", metavar="NAME", help="Diffusers weight variant to count (default: full precision); "
+                                                       "every variant is still compared")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     p.add_argument("--json", action="store_const", const="json", dest="format", help="same as --format json")
     p.add_argument("--select", type=_csv, metavar="RULE,...",
@@ -112,11 +114,16 @@ def run(args) -> int:
                          quiet=args.quiet or not sys.stderr.isatty(), catalog=args.catalog, timeout=args.timeout)
     opts = load_options(source, CheckOptions(select=args.select, extend_select=args.extend_select,
                                              ignore=args.ignore, strict=args.strict))
-    ck = load_checkpoint(source, strict=False)
+    ck = load_checkpoint(source, strict=False, variant=args.variant)
     result = run_checks(ck, opts, source_name=args.source)
     if source.kind == "local":
         spec = os.path.normpath(args.source)
         result.root = os.path.dirname(spec) if os.path.isfile(spec) else spec
+    if args.format == "json" and ck.has_weights:
+        from ..analysis.breakdown import summarize
+
+        p = summarize(ck.tensors, ck.config)["parameters"]
+        result.parameters = {"total": p["total"], "by_dtype": p["by_dtype"]}
     text = _render(result, args.format)
     if args.output:
         try:

@@ -16,6 +16,8 @@ def add_source_arguments(p) -> None:
                    help="a Hub repo id from ckptscope's bundled catalog, no network (numbers reconstructed from the "
                         "real config.json, not read from the Hub; every output says so)")
     add_network_arguments(p)
+    p.add_argument("--variant", metavar="NAME",
+                   help="Diffusers weight variant to read (fp16, ...; default: the full-precision files)")
 
 
 def _seconds(s: str) -> float:
@@ -42,7 +44,8 @@ def open_from_args(args, *, strict: bool = True, tokenizer: bool = True):
 
     return open_checkpoint(args.source, revision=args.revision, token=args.token, offline=args.offline,
                            strict=strict, tokenizer=tokenizer, quiet=args.quiet or not sys.stderr.isatty(),
-                           catalog=getattr(args, "catalog", False), timeout=getattr(args, "timeout", None))
+                           catalog=getattr(args, "catalog", False), timeout=getattr(args, "timeout", None),
+                           **({"variant": args.variant} if getattr(args, "variant", None) else {}))
 
 
 def write(text: str) -> None:

@@ -115,6 +115,11 @@ def run(args) -> int:
     if label(ck.source):
         result["provenance"] = label(ck.source)
         result["assumptions"].insert(0, f"every number here is {label(ck.source)}")
+    if ck.has_weights:  # the same parameters.total as inspect and check (read, not predicted)
+        from ..analysis.breakdown import summarize
+
+        p = summarize(ck.tensors, ck.config)["parameters"]
+        result["parameters"] = {"total": p["total"], "by_dtype": p["by_dtype"], "basis": "headers"}
     if ck.problems:
         result["assumptions"].append(f"{len(ck.problems)} problem(s) in the checkpoint's headers/index (first: "
                                      f"{ck.problems[0].file}: {ck.problems[0].message}); sizes are what the headers "

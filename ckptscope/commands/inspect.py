@@ -31,16 +31,6 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..api import build_report
 
-    if str(args.source).lower().endswith(".gguf"):  # a llama.cpp GGUF file: its own reader (analysis/gguf)
-        import os
-
-        from ..errors import SourceError
-        from ..limits import not_regular
-
-        if os.path.exists(args.source) and not os.path.isdir(args.source) and not_regular(os.stat(args.source).st_mode):
-            raise SourceError(f"is {not_regular(os.stat(args.source).st_mode)}, not a regular file; refused",
-                              args.source)
-        return _run_gguf(args)
     ck = open_from_args(args, tokenizer=not args.no_tokenizer)
     report = build_report(ck)
     if args.format == "json":
@@ -59,17 +49,3 @@ def run(args) -> int:
         write(r_text(report, by=args.by, color=sys.stdout.isatty()))
     return 0
 
-
-def _run_gguf(args) -> int:
-    import json
-
-    from ..analysis.gguf.inspect import render_text, summarize_gguf
-    from ..readers.gguf import read_gguf
-
-    info = read_gguf(args.source)
-    s = summarize_gguf(info)
-    if args.format == "json":
-        write(json.dumps(s, indent=2, default=str))
-    else:
-        write(render_text(s, info.tensors if args.by and "layer" in args.by else None))
-    return 0
