@@ -94,7 +94,7 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
     ck.kind = detect(source, files)
     if single and not single.endswith(WEIGHT_EXTS) and ck.kind == "onnx":
         single = None  # a single .onnx file: its own reader (ckptscope.kinds.onnx)
-    if not single and ck.kind is None:
+    if not single and ck.kind is None and source.kind == "local":  # the Hub source says so itself
         require_something_to_read(source, files, legacy_ok=not strict)
 
     if "config.json" in files:
@@ -197,7 +197,7 @@ def require_something_to_read(source: Source, files: dict[str, int | None], *, l
     top = [f for f in files if "/" not in f]
     if "config.json" in top or any(f.endswith((*WEIGHT_EXTS, ".safetensors.index.json", ".gguf")) for f in top):
         return
-    if legacy_ok and any(f.endswith(LEGACY_EXTS) for f in top):
+    if any(f.endswith(".gguf") for f in files) or (legacy_ok and any(f.endswith(LEGACY_EXTS) for f in top)):
         return
     where = getattr(source, "root", None) or source.display
     below = sorted({f.split("/")[0] + "/" for f in files if "/" in f and

@@ -28,8 +28,8 @@ from conftest import ROOT, env_with_repo
 from sparse import materialize
 
 LABEL = "reconstructed from the catalog, not read from the Hub"
-LOCAL_NAMES = ("./my-model", "./model", "./before", "./after", "./export", "model.safetensors", "model.ckpt.gz",
-               "model-Q4_K_M.gguf", "fixtures/")
+LOCAL_NAMES = ("./my-model", "./model", "./before", "./after", "./export", "./hf-model", "./gguf-folder",
+               "model.safetensors", "model.ckpt.gz", "model-Q4_K_M.gguf", "model.gguf", "fixtures/")
 
 
 def readme_commands() -> list[str]:
@@ -58,15 +58,18 @@ def _dead() -> str:
 def workdir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("readme")
     model = materialize("github-granite-3.1-1b-a400m-instruct/head-73154ee", d / "my-model")
-    for alias in ("model", "before", "after", "export"):
+    for alias in ("model", "before", "after", "export", "hf-model"):
         (d / alias).symlink_to(model)
     shard = sorted(model.glob("*.safetensors"))[0]
     with open(shard, "rb") as src, open(d / "model.safetensors", "wb") as dst:
         dst.write(src.read(1 << 20))
         dst.truncate(os.path.getsize(shard))
     (d / "fixtures").symlink_to(ROOT / "fixtures")
-    (d / "model-Q4_K_M.gguf").write_bytes(lzma.decompress(
-        (ROOT / "fixtures/gguf/smollm2-135m-instruct-q4_1.header.gguf.xz").read_bytes()))
+    gguf = lzma.decompress((ROOT / "fixtures/gguf/smollm2-135m-instruct-q4_1.header.gguf.xz").read_bytes())
+    (d / "model-Q4_K_M.gguf").write_bytes(gguf)
+    (d / "model.gguf").write_bytes(gguf)
+    (d / "gguf-folder").mkdir()
+    (d / "gguf-folder" / "model-Q4_1.gguf").write_bytes(gguf)
     env = env_with_repo()
     subprocess.run([sys.executable, "-m", "ckptscope", "snapshot", "./my-model", "-o", "model.ckpt.gz"], cwd=d,
                    env=env, check=True, capture_output=True)
@@ -81,6 +84,8 @@ def _is_local(argv: list[str]) -> bool:
     """The SOURCE (both sources for diff) is local, or the command needs none."""
     if "--list-rules" in argv:
         return True
+    if any("ORG/NAME" in a for a in argv):  # a placeholder repo anywhere: a Hub example
+        return False
     if argv[1] == "diff":
         return _local(argv[2]) and _local(argv[3])
     return len(argv) > 2 and _local(argv[2])

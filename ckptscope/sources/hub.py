@@ -822,8 +822,8 @@ def open_offline(repo_id: str, rev: str | None, env: HubEnv, why: str, *, quiet:
         hint += f"; bundled: {', '.join(names[:4])}" + (", ..." if len(names) > 4 else "")
     if network:
         if entry is not None:
-            raise SourceError(f"{why}; the repo is not cached (--catalog uses ckptscope's bundled catalog, whose "
-                              "numbers are reconstructed, not read from the Hub)", repo_id)
+            raise SourceError(f"{why}; the repo is not cached (--offline or --catalog use ckptscope's bundled "
+                              "catalog: numbers reconstructed from the catalog, not read from the Hub)", repo_id)
         raise SourceError(f"{why}, and the repo is not cached; {hint}", repo_id)
     raise SourceError(f"{why}: not in the local caches nor in the bundled catalog; {hint}", repo_id)
 

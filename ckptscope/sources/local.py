@@ -42,7 +42,14 @@ class LocalSource(Source):
         if self._files is None and self._single is not None:
             # A single file means that file, plus the config and tokenizer files of the model beside it.
             files = {}
-            for fn in (self._single, *SINGLE_FILE_CONTEXT):
+            import re
+
+            split = re.match(r"^(.*)-\d{5}-of-(\d{5})\.gguf$", self._single)
+            siblings = []
+            if split:  # a GGUF split set is one model: its other parts are "that file" too
+                pat = re.compile(re.escape(split.group(1)) + r"-\d{5}-of-" + split.group(2) + r"\.gguf$")
+                siblings = sorted(n for n in os.listdir(self.root) if pat.match(n))
+            for fn in (self._single, *siblings, *SINGLE_FILE_CONTEXT):
                 p = os.path.join(self.root, fn)
                 if fn not in files and os.path.lexists(p):
                     try:
