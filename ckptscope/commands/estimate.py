@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_output_argument, add_source_arguments, emit, open_from_args, write
+from .common import add_output_argument, add_source_arguments, emit, open_from_args
 
 DESCRIPTION = """\
 Memory to serve or fine-tune a checkpoint, from metadata alone: weights (exact from the safetensors headers,

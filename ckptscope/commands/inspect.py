@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_output_argument, add_source_arguments, emit, open_from_args, write
+from .common import add_output_argument, add_source_arguments, emit, open_from_args
 
 DESCRIPTION = """\
 Read config.json, the tokenizer and every safetensors header (never the weights) and report parameters and
@@ -75,10 +75,15 @@ def _run_gguf(args) -> int:
     from ..analysis.gguf.inspect import render_text, summarize_gguf
     from ..readers.gguf import read_gguf
 
+    if args.format == "html":
+        from ..errors import CkptError
+
+        raise CkptError(f"--format {args.format} is not available for .gguf files yet (use text or json)",
+                        args.source)
     info = read_gguf(args.source)
     s = summarize_gguf(info)
     if args.format == "json":
-        write(json.dumps(s, indent=2, default=str))
+        emit(json.dumps(s, indent=2, default=str), getattr(args, "output", None))
     else:
-        write(render_text(s, info.tensors if args.by and "layer" in args.by else None))
+        emit(render_text(s, info.tensors if args.by and "layer" in args.by else None), getattr(args, "output", None))
     return 0
