@@ -29,15 +29,31 @@ PAGES = {
 #: Okabe-Ito (colour-blind safe), then two more distinguishable tones; CSS variables --c0 .. --c9
 PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999", "#7a5195",
            "#6b8e23"]
-DARK = {"#0072B2", "#D55E00", "#7a5195", "#6b8e23", "#009E73"}  #: colours that take white text
 
 
 def esc(s) -> str:
     return _html.escape(str(s), quote=True)
 
 
+def _rgb(colour: str) -> tuple[int, int, int]:
+    c = colour.lstrip("#")
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
+
+
+def tint(colour: str, f: float) -> str:
+    """``colour`` mixed with white by ``f`` (0: itself, 1: white)."""
+    r, g, b = _rgb(colour)
+    return "#%02x%02x%02x" % tuple(round(v + (255 - v) * f) for v in (r, g, b))
+
+
 def text_on(colour: str) -> str:
-    return "#ffffff" if colour in DARK else "#000000"
+    """Black or white, whichever contrasts more with ``colour`` (WCAG relative luminance)."""
+    def lin(v: int) -> float:
+        v = v / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+    r, g, b = (lin(v) for v in _rgb(colour))
+    L = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "#000000" if (L + 0.05) / 0.05 >= 1.05 / (L + 0.05) else "#ffffff"
 
 
 def hb(n) -> str:

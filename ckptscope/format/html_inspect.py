@@ -5,7 +5,7 @@ from ``--quant``); the treemap tiling is the only arithmetic."""
 from __future__ import annotations
 
 from ..analysis.classify import COMPONENT_LABELS, COMPONENTS
-from .html import PALETTE, esc, hb, hb2, hbars, hc, legend, num, pct, table, text_on
+from .html import PALETTE, esc, hb, hb2, hbars, hc, legend, num, pct, table, text_on, tint
 from .treemap import squarify
 
 W, H = 1000, 600  #: treemap viewBox
@@ -125,6 +125,14 @@ def _treemap_section(d: dict) -> str:
         + "</details></section>")
 
 
+def _where(g: dict) -> str:
+    """``MoE layers 3-60 (x58)``, ``layer 61``, or ``outside the layers``."""
+    if not g.get("layers"):
+        return "outside the layers"
+    n = g.get("count", 1)
+    return f"{g['kind']} layer{'s' if n > 1 else ''} {g['layers']}" + (f" (\u00d7{n})" if n > 1 else "")
+
+
 def _detail(title: str, lines: list[str]) -> str:
     return "\n".join([title] + lines)
 
@@ -168,13 +176,13 @@ def _treemap_svg(comps: list[dict], metric: str, col: dict, src: str) -> str:
         if iw > 6 and ih > 6 and c[metric]:
             grects = squarify([g[metric] for g in c["groups"]], ix, iy, iw, ih)
             for g, (gx, gy, gw, gh) in zip(c["groups"], grects):
-                where = f"layers {g['layers']} (\u00d7{g['count']})" if g["layers"] else "outside the layers"
-                gi = _detail(f"{c['label']}: {g['kind']} {where}",
+                where = _where(g)
+                gi = _detail(f"{c['label']}: {where}",
                              [f"{num(g['tensors'])} tensors", f"parameters {num(g['parameters'])} ({hc(g['parameters'])})",
                               f"bytes {num(g['bytes'])} ({hb(g['bytes'])})",
                               (f"per layer {hb(g['bytes'] // g['count'])}" if g["count"] > 1 else "one copy"),
                               f"source: {src}"])
-                out.append(_cell("grp", gx, gy, gw, gh, fill, gi, opacity=0.75))
+                out.append(_cell("grp", gx, gy, gw, gh, tint(fill, 0.15), gi))
                 ghead = 15 if (gh > 60 and gw > 90) else 0
                 if gw > 24 and gh > 24 + ghead:
                     items = list(g["patterns"])
@@ -190,25 +198,28 @@ def _treemap_svg(comps: list[dict], metric: str, col: dict, src: str) -> str:
                                                      f" \u00b7 \u00d7{num(t['count'])} tensor(s)",
                                                      f"parameters {num(t['parameters'])} ({hc(t['parameters'])})",
                                                      f"bytes {num(t['bytes'])} ({hb(t['bytes'])})",
-                                                     f"in {c['label']}, {g['kind']} {where}", f"source: {src}"])
+                                                     f"in {c['label']}, {where}", f"source: {src}"])
                             tl = t["name"].rsplit(".", 2)
-                            short = ".".join(tl[-2:]) if len(tl) > 1 else t["name"]
+                            short = (".".join(tl[-2:]) if len(tl) > 1 else t["name"]) + (
+                                f" \u00d7{t['count']:,}" if t["count"] > 1 else "")
                         else:
                             ti = _detail(f"{om['patterns']} more tensor patterns",
                                          [f"{num(om['tensors'])} tensors", f"parameters {num(om['parameters'])}",
                                           f"bytes {num(om['bytes'])} ({hb(om['bytes'])})", f"source: {src}"])
                             short = f"+{om['patterns']} more"
-                        out.append(_cell("t", px, py, pw, ph, fill, ti, opacity=0.55 + 0.4 * ((k % 3) / 2)))
+                        pfill = tint(fill, (0.0, 0.22, 0.4)[k % 3])
+                        out.append(_cell("t", px, py, pw, ph, pfill, ti))
                         if pw > 70 and ph > 30:
                             s = _fit_text(short, pw - 6, 6.2)
                             if s:
+                                pink = text_on(pfill)
                                 labels.append(f'<text class="lbl2" x="{px + 4:.2f}" y="{py + ph - 6:.2f}" '
-                                              f'fill="{ink}" style="fill:{ink}">{esc(s)}</text>')
+                                              f'style="fill:{pink}">{esc(s)}</text>')
                 if ghead:
-                    s = _fit_text(f"{g['kind']} {where}", gw - 6, 6.2)
+                    s = _fit_text(where, gw - 6, 6.2)
                     if s:
                         labels.append(f'<text class="lbl2" x="{gx + 4:.2f}" y="{gy + 12:.2f}" '
-                                      f'style="fill:{ink}">{esc(s)}</text>')
+                                      f'style="fill:{text_on(tint(fill, 0.15))}">{esc(s)}</text>')
         out.append("</g>")
         if head:
             s = _fit_text(f"{c['label']} \u00b7 {unit(c[metric])} \u00b7 {pct(c[metric], total)}", w - 8, 7.4)
