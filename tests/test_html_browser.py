@@ -135,3 +135,13 @@ def test_check_page_in_chromium(chromium, tmp_path, run_cli):
             body = v.page.inner_text("body")
             assert "TK001" in body and "fix: " in body
         v.page.context.close()
+
+
+def test_diff_page_in_chromium(chromium, tmp_path, run_cli):
+    out = tmp_path / "d.html"
+    run_cli("diff", CONFIGS / "meta-llama__Llama-3.2-1B", CONFIGS / "meta-llama__Llama-3.2-3B", "--format", "html",
+            "--output", out)
+    v = visit(chromium, out, screenshot=shots(tmp_path) / "diff-llama-1b-3b.png")
+    assert v.requests == [] and v.console_errors == []
+    assert "difference" in v.page.inner_text("#verdict")
+    v.page.context.close()

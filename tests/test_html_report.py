@@ -175,3 +175,18 @@ def test_html_on_stdout_when_no_output(run_cli):
     data = embedded(out)
     assert data["basis"] == "config" and data["layout"]["source"] == "predicted"
     assert "predicted from config.json" in out
+
+
+def test_diff_page_is_valid_and_shows_the_json_deltas(tmp_path, run_cli):
+    a, b = CONFIGS / "meta-llama__Llama-3.2-1B", CONFIGS / "meta-llama__Llama-3.2-3B"
+    out = tmp_path / "d.html"
+    code, _, _ = run_cli("diff", a, b, "--format", "html", "--output", out)
+    assert code == 1  # different
+    text = out.read_text(encoding="utf-8")
+    strict_parse(text)
+    assert not EXTERNAL.findall(text)
+    js = json.loads(run_cli("diff", a, b, "--json")[1])
+    assert embedded(text)["totals"] == js["totals"]
+    assert f"{js['totals']['parameters']['total']['delta']:+,}" in text
+    # hand check from the two config.json files: hidden 2048 -> 3072, 16 -> 28 layers
+    assert "hidden_size: 2048 -&gt; 3072" in text and "num_hidden_layers: 16 -&gt; 28" in text

@@ -2,7 +2,7 @@
 
 ``render(kind, data)`` turns what a command produced (``inspect``'s Report, ``estimate``'s plan, ``check``'s
 result) into a page; each kind is one small page module registered in ``PAGES`` (``html_inspect``,
-``html_estimate``, ``html_check``). Adding a command (``diff``, ``scan``) is one more module with
+``html_estimate``, ``html_check``, ``html_diff``). Adding a command (``scan``) is one more module with
 ``render(data) -> (title, subtitle, body_html, json_dict[, extra_css])`` and one line in ``PAGES``.
 
 Formatters only format: every number on a page is one the command's JSON has too (the page embeds that JSON in a
@@ -24,6 +24,7 @@ PAGES = {
     "inspect": "ckptscope.format.html_inspect",
     "estimate": "ckptscope.format.html_estimate",
     "check": "ckptscope.format.html_check",
+    "diff": "ckptscope.format.html_diff",
 }
 
 #: Okabe-Ito (colour-blind safe), then two more distinguishable tones; CSS variables --c0 .. --c9
