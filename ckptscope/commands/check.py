@@ -17,10 +17,11 @@ examples:
   ckptscope check ./my-model
   ckptscope check ./my-model --strict --ignore IX008
   ckptscope check ./my-model --format sarif --output ckptscope.sarif
+  ckptscope check ./my-model --format html --output ckptscope.html   # one page, no network; keep as a CI artifact
   ckptscope check --list-rules
 """
 
-FORMATS = ("text", "json", "github", "sarif", "junit")
+FORMATS = ("text", "json", "github", "sarif", "junit", "html")
 
 
 def _csv(s: str) -> list[str]:
@@ -141,6 +142,10 @@ def _render(result, fmt: str) -> str:
         from ..format.sarif import render
     elif fmt == "junit":
         from ..format.junit import render
+    elif fmt == "html":
+        from ..format.html import render as r_html
+
+        return r_html("check", result)
     else:
         render = render_text
     return render(result)

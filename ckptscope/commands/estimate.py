@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_source_arguments, open_from_args, write
+from .common import add_output_argument, add_source_arguments, emit, open_from_args
 
 DESCRIPTION = """\
 Memory to serve or fine-tune a checkpoint, from metadata alone: weights (exact from the safetensors headers,
@@ -16,6 +16,7 @@ examples:
   ckptscope estimate ./model --gpus 24GiB --quant q4_k_m
   ckptscope estimate ./model --train lora --lora-rank 16 --context 4096 --gpus A100-80GB
   ckptscope estimate ./model --train full --zero 3 --gpus 8xH100 --checkpointing --json
+  ckptscope estimate ./model --context 8192 --gpus H100 --format html --output memory.html
 """
 
 
@@ -58,8 +59,13 @@ def add_arguments(p) -> None:
         quantopts.add_arguments(p)
     else:
         p.add_argument("--quant", help="quantization scheme(s) for the weights (needs the quantization module)")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p.add_argument("--format", choices=("text", "json", "html"), default="text",
+                   help="output format (html: one self-contained page, stacked bars at several context lengths)")
     p.add_argument("--json", action="store_const", const="json", dest="format", help="same as --format json")
+    add_output_argument(p)
+    p.add_argument("--context-sweep", action="store_true",
+                   help="add the plan at several context lengths (1,024 .. max_position_embeddings) to the report "
+                        "(always in html)")
 
 
 def _quant_section(args, ck):
@@ -118,15 +124,26 @@ def run(args) -> int:
                                      "declare; run `ckptscope check`")
     if section:
         result["quantization"] = section
-    if args.format == "json":
+    out = getattr(args, "output", None)
+    if args.format == "html" or getattr(args, "context_sweep", False):
+        from ..analysis.memory.sweep import context_sweep, sweep_contexts
+
+        ctx = (result.get("kv_cache") or {}).get("context") or args.context
+        mp = (result.get("context") or {}).get("max_position_embeddings") or ck.config.max_position_embeddings
+        result["context_sweep"] = context_sweep(lambda o: plan(ck, o), opts, sweep_contexts(ctx, mp))
+    if args.format == "html":
+        from ..format.html import render as r_html
+
+        emit(r_html("estimate", result), out)
+    elif args.format == "json":
         import json
 
-        write(json.dumps(result, indent=2, default=str))
+        emit(json.dumps(result, indent=2, default=str), out)
     else:
         text = render_text(result)
         if section and quantopts is not None and hasattr(quantopts, "render_text"):
             text += "\n" + quantopts.render_text(section)
-        write(text)
+        emit(text, out)
     if gpus:
         fits = result.get("training", result["inference"]).get("fits", True)
         return 0 if fits else 1
