@@ -46,6 +46,9 @@ class Dims:
     routing_known: bool = False
     mla: tuple | None = None  #: (heads, qk_nope, qk_rope, v_head_dim) for multi-head latent attention
     qk_norm: bool = False
+    mlp_live: int = 3  #: MLP tensors of width I alive at once in a no-grad forward: 3, or 4 with a fused gate_up
+    heads: int = 0
+    kv_heads: int = 0
 
 
 def dims(c: ModelConfig, act_bytes: int = 2) -> Dims:
@@ -78,7 +81,7 @@ def dims(c: ModelConfig, act_bytes: int = 2) -> Dims:
     return Dims(h, q, kv, n, n - moe, moe, c.intermediate_size or 4 * h, I_moe, c.vocab_size or 0,
                 k=k, Im=Im if moe else 0, I_shared=shared if moe else 0, experts=c.num_experts or 0,
                 routing_bytes=routing, routing_known=mt in ACT_ROUTING or mt in FP32_ROUTING, mla=mla,
-                qk_norm=mt in QK_NORM)
+                qk_norm=mt in QK_NORM, heads=H, kv_heads=c.num_key_value_heads or H)
 
 
 # ------------------------------------------------------------------------------------------------ prefill
@@ -135,16 +138,60 @@ def moe_formula(d: Dims, dispatch: str = "transformers") -> str:
 
 
 def prefill_activation_bytes(d: Dims, tokens: int, batch: int, tp: int = 1, act_bytes: int = 2,
-                             moe_dispatch: str = "transformers") -> int:
+                             moe_dispatch: str = "transformers", logits: bool = True) -> int:
+    """Activations inside the decoder layers at their peak (+ last-token fp32 logits when ``logits``)."""
     T = tokens * batch
     a = act_bytes
     terms = [a * _attn_prefill(d, tp)]
     if d.dense_layers:
-        terms.append(a * 3 * d.I_dense / tp)
+        terms.append(a * d.mlp_live * d.I_dense / tp)
     if d.moe_layers:
-        terms.append(moe_prefill_bytes_per_token(d, tp, a, moe_dispatch))
+        terms.append(moe_prefill_bytes_per_token(d, tp, a, moe_dispatch or "transformers"))
     per_tok = 4 * a * d.h + max(terms)
-    return int(T * per_tok + batch * d.vocab * 4)
+    return int(T * per_tok + (batch * d.vocab * 4 if logits else 0))
+
+
+EAGER_FORMULA = ("eager attention (the family has no SDPA path in this engine): per layer the scores of heads x "
+                 "queries x keys are materialised; inside softmax(dtype=float32) the masked bf16 scores, their fp32 "
+                 "copy (ATen softmax converts first; only fp16 on CUDA takes the half_to_float path) and the fp32 "
+                 "result are alive together (a + 4 + 4 bytes per score), plus one 4-D mask (queries x keys x a) per "
+                 "attention kind (full / sliding) built once per forward, and the K/V repeated to every query head "
+                 "(2 x heads x head_dim x keys x a)")
+
+
+def eager_scores_bytes(d: Dims, c: ModelConfig, queries: int, keys: int, batch: int, tp: int, a: int,
+                       n_masks: int = 1) -> int:
+    """Eager attention's transient at softmax time (modeling_gemma2.py eager_attention_forward; measured on CPU
+    with tools/measure_memory.py, which shows the bf16 scores, the fp32 copy and the fp32 softmax together)."""
+    H = max(1, d.heads // tp) if d.heads else 1
+    hd = d.q // d.heads if d.heads else 0
+    scores = batch * H * queries * keys * (a + 4 + 4)
+    mask = n_masks * batch * queries * keys * a
+    rep = 2 * batch * H * hd * keys * a if d.kv_heads != d.heads else 0
+    return int(scores + mask + rep)
+
+
+def logits_bytes(d: Dims, c: ModelConfig, tokens: int, batch: int, tp: int, a: int, profile: dict) -> int:
+    """The end of the forward pass: the LM head's output plus the last hidden state it was computed from.
+
+    ``profile['logits'] == 'all'``: [batch x tokens, vocab] in the activation dtype (transformers' CausalLM
+    forward, logits_to_keep=0); final_logit_softcapping (Gemma-2/3) divides, tanh's and multiplies them, so two
+    such tensors are alive at once. ``'last'``: one fp32 row per sequence."""
+    V = d.vocab / (tp if tp > 1 else 1)
+    if profile["logits"] == "all":
+        lb = a if profile["logit_bytes"] == "act" else profile["logit_bytes"]
+        copies = 2 if c.get("final_logit_softcapping") else 1
+        return int(batch * tokens * (V * lb * copies + a * d.h))
+    return int(batch * (V * profile["logit_bytes"] + a * d.h) + batch * tokens * a * d.h)
+
+
+def logits_formula(d: Dims, c: ModelConfig, profile: dict) -> str:
+    if profile["logits"] == "all":
+        soft = " x 2 (final_logit_softcapping: the capped copy is made while the raw logits are alive)" if c.get(
+            "final_logit_softcapping") else ""
+        return ("logits for every position: batch x tokens x vocab in the activation dtype" + soft +
+                ", + the last hidden state (a plain model(input_ids) call; generate() keeps only the last)")
+    return "logits for the last position of each sequence only, fp32"
 
 
 # ------------------------------------------------------------------------------------------------ training
@@ -176,8 +223,15 @@ def _lora_set(targets: list[str] | None) -> set[str]:
     return names if targets is None else names & set(targets)
 
 
+def _lora_linear_bytes(linears, targets: list[str] | None, rank: int) -> float:
+    """PEFT's saved tensors per token for the adapted linears of one layer: the fp32 copy of each adapted layer's
+    input (PEFT casts x to the adapter dtype) and the rank-r fp32 output of lora_A (dropout 0)."""
+    F = ADAPTER_ACT_BYTES
+    return sum(F * (L.inp + rank) for L in linears if targets is None or L.name in targets)
+
+
 def train_layer_bytes(d: Dims, mode: str = "full", moe: bool = False, lora_targets: list[str] | None = None,
-                      rank: int = 16, act_bytes: int = 2) -> float:
+                      rank: int = 16, act_bytes: int = 2, linears=None) -> float:
     """Bytes per token autograd saves in one decoder layer (dense MLP, or MoE when ``moe``)."""
     a, h, q, kv = act_bytes, d.h, d.q, d.kv
     if mode == "full":
@@ -191,6 +245,12 @@ def train_layer_bytes(d: Dims, mode: str = "full", moe: bool = False, lora_targe
     t = _lora_set(lora_targets)
     F = ADAPTER_ACT_BYTES
     per = 8 * h + a * (2 * q + 2 * kv) + (4 * (q + kv) if d.qk_norm else 0)
+    if linears is not None:  # the layer's real linear modules (fused qkv_proj / gate_up_proj included)
+        per += _lora_linear_bytes(linears, lora_targets, rank)
+        per += a * 3 * (d.I_shared if moe else d.I_dense) if (not moe or d.I_shared) else 0
+        if moe:
+            per += d.k * (a * (2 * h + 4 * d.Im) + d.routing_bytes + 2 * INDEX_BYTES) + 4 * d.experts
+        return per
     per += F * (h * len(t & {"q_proj", "k_proj", "v_proj"}) + q * ("o_proj" in t))
     attn_adapters = len(t & {"q_proj", "k_proj", "v_proj", "o_proj"})
     per += F * rank * attn_adapters
@@ -210,11 +270,19 @@ def train_layer_bytes(d: Dims, mode: str = "full", moe: bool = False, lora_targe
 
 
 def train_activation_bytes(d: Dims, seq: int, batch: int, checkpointing: bool, act_bytes: int = 2,
-                           mode: str = "full", lora_targets: list[str] | None = None, rank: int = 16) -> dict:
+                           mode: str = "full", lora_targets: list[str] | None = None, rank: int = 16,
+                           kinds=None) -> dict:
     T = seq * batch
     a = act_bytes
-    dense = train_layer_bytes(d, mode, False, lora_targets, rank, a) if d.dense_layers else 0
-    moe = train_layer_bytes(d, mode, True, lora_targets, rank, a) if d.moe_layers else 0
+
+    def lin(kind: str):
+        if not kinds:
+            return None
+        ks = [k for k in kinds if k.kind == kind]
+        return max(ks, key=lambda k: k.count).linears if ks else None
+
+    dense = train_layer_bytes(d, mode, False, lora_targets, rank, a, lin("dense")) if d.dense_layers else 0
+    moe = train_layer_bytes(d, mode, True, lora_targets, rank, a, lin("moe")) if d.moe_layers else 0
     final_norm = 4 * d.h + (2 * a * d.h if mode == "full" else 0)  # fp32 copy (+ bf16 value, LM-head input)
     logits = T * (d.vocab * LOGIT_BYTES + final_norm)
     if checkpointing:
@@ -227,6 +295,33 @@ def train_activation_bytes(d: Dims, seq: int, batch: int, checkpointing: bool, a
         phase = "logits (start of backward)"
     return {"layers": int(layers), "logits": int(logits), "total": int(layers + logits), "peak_phase": phase,
             "per_layer_bytes_per_token": {"dense": dense, "moe": moe} if d.moe_layers else dense}
+
+
+AMP_FORMULA = ("amp (fp32 weights under torch.autocast(bfloat16)): autocast casts each fp32 weight a matmul uses to "
+               "bf16 and keeps the copy (its cast cache, for leaf weights that need gradients, and the matmul's saved "
+               "tensors, for every weight) until that layer's backward: + 2 bytes per linear-weight parameter "
+               "(LM head included) at the start of backward; the other activation terms as in bf16")
+
+
+def autocast_weight_copies(tensors, config: ModelConfig | None) -> int:
+    """bf16 copies autocast makes of the fp32 matmul weights (2-D linear weights and the LM head; the embedding
+    lookup is not autocast), alive at the start of backward."""
+    n = 0
+    for t in tensors:
+        comp = classify_cached(t.name, config).component
+        if len(t.shape) >= 2 and comp in (ATTENTION, MLP, EXPERTS, SHARED, "lm_head") and "norm" not in t.name:
+            n += math.prod(t.shape)
+    tied = not any(classify_cached(t.name, config).component == "lm_head" for t in tensors)
+    if tied:
+        emb = [t for t in tensors if classify_cached(t.name, config).component == "embedding" and len(t.shape) == 2]
+        if emb:
+            n += math.prod(max(emb, key=lambda t: math.prod(t.shape)).shape)
+    return 2 * n
+
+
+def is_param(name: str, config: ModelConfig | None) -> bool:
+    """A trainable parameter (not a quantization side-tensor or a buffer)."""
+    return classify_cached(name, config).component not in (QUANT, BUFFER)
 
 
 # ----------------------------------------------------------------------------------------------- parameters
@@ -254,6 +349,8 @@ FULL_FT = {
                      "and second moments in fp32 (4 + 4) = 16 bytes per parameter (ZeRO paper's 2 + 2 + 12); an "
                      "fp32 model under autocast (HF Trainer default) is the same 16: fp32 weights 4 + fp32 grads 4 + "
                      "Adam 8"},
+    "amp": {"weights": 4, "gradients": 4, "master_weights": 0, "adam_m": 4, "adam_v": 4,
+            "why": "fp32 weights under autocast: fp32 weights 4 + fp32 gradients 4 + AdamW moments in fp32 4 + 4"},
     "bf16": {"weights": 2, "gradients": 2, "master_weights": 0, "adam_m": 2, "adam_v": 2,
              "why": "pure bf16: bf16 weights (2) + bf16 gradients (2) + Adam moments stored in bf16 (2 + 2) = 8 "
                     "bytes per parameter, no fp32 master copy (torch AdamW keeps states in the parameter dtype)"},
