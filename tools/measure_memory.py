@@ -146,7 +146,8 @@ def live_bytes_mode():
             for t in tree_flatten(out)[0]:
                 if isinstance(t, torch.Tensor) and t.device.type != "meta":
                     self._add(t, func)
-            if self.cur > self.peak and self.debug:
+            if self.debug and self.cur > getattr(self, "gmax", 0):
+                self.gmax = self.cur
                 self.at_peak = sorted(((n, self.info.get(k, ("weight",))) for k, (w, n) in self.live.items()
                                        if k in self.info), reverse=True)[:40]
             self.peak = max(self.peak, self.cur)
@@ -273,6 +274,8 @@ def run_case(name, cfg_dict, mode, opts, device) -> dict:
                 phases[f"step{step + 1}"] = m.peak() - base
                 opt.zero_grad(set_to_none=True)
             rec["phases"] = phases
+            if m.mode is not None and m.mode.debug:
+                rec["at_peak"] = [[n, *i] for n, i in m.mode.at_peak]
             rec["peak"] = max(phases.values())
             rec["trainable_parameters"] = sum(p.numel() for p in params)
             del opt, params

@@ -138,11 +138,12 @@ def moe_formula(d: Dims, dispatch: str = "transformers") -> str:
 
 
 def prefill_activation_bytes(d: Dims, tokens: int, batch: int, tp: int = 1, act_bytes: int = 2,
-                             moe_dispatch: str = "transformers", logits: bool = True) -> int:
-    """Activations inside the decoder layers at their peak (+ last-token fp32 logits when ``logits``)."""
+                             moe_dispatch: str = "transformers", logits: bool = True, attn_extra: int = 0) -> int:
+    """Activations inside the decoder layers at their peak (+ last-token fp32 logits when ``logits``);
+    ``attn_extra``: bytes alive only inside the attention call (masked sliding layers)."""
     T = tokens * batch
     a = act_bytes
-    terms = [a * _attn_prefill(d, tp)]
+    terms = [a * _attn_prefill(d, tp) + (attn_extra / T if T else 0)]
     if d.dense_layers:
         terms.append(a * d.mlp_live * d.I_dense / tp)
     if d.moe_layers:
@@ -271,7 +272,9 @@ def train_layer_bytes(d: Dims, mode: str = "full", moe: bool = False, lora_targe
 
 def train_activation_bytes(d: Dims, seq: int, batch: int, checkpointing: bool, act_bytes: int = 2,
                            mode: str = "full", lora_targets: list[str] | None = None, rank: int = 16,
-                           kinds=None) -> dict:
+                           kinds=None, amp: bool = False, sliding: tuple[int, int] | None = None) -> dict:
+    """``amp``: fp32 weights under autocast (AMP_FORMULA); ``sliding``: (sliding layers, window) of a model run
+    through transformers' SDPA path, whose masked layers save more once seq > window (SWA_TRAIN_FORMULA)."""
     T = seq * batch
     a = act_bytes
 
@@ -284,23 +287,44 @@ def train_activation_bytes(d: Dims, seq: int, batch: int, checkpointing: bool, a
     dense = train_layer_bytes(d, mode, False, lora_targets, rank, a, lin("dense")) if d.dense_layers else 0
     moe = train_layer_bytes(d, mode, True, lora_targets, rank, a, lin("moe")) if d.moe_layers else 0
     final_norm = 4 * d.h + (2 * a * d.h if mode == "full" else 0)  # fp32 copy (+ bf16 value, LM-head input)
+    if amp:
+        dense = dense + AMP_LAYER[0] * d.h + AMP_LAYER[1] if dense else 0
+        moe = moe + AMP_LAYER[0] * d.h + AMP_LAYER[1] if moe else 0
+        final_norm += AMP_REST * d.h
+    swa_layer = 0
+    n_sl = 0
+    if sliding and sliding[0] and seq > sliding[1]:
+        n_sl = sliding[0]
+        swa_layer = batch * seq * seq * a + T * 2 * max(0, d.q - d.kv) * a  # float mask + repeat_kv copies
     logits = T * (d.vocab * LOGIT_BYTES + final_norm)
     if checkpointing:
-        inputs = T * d.layers * a * d.h
-        layer = T * max(dense, moe)
+        inputs = T * d.layers * (4 if amp else a) * d.h
+        layer = T * max(dense, moe) + swa_layer
         layers = inputs + max(0, layer - logits)  # the logits phase and a recomputed layer are not alive together
         phase = "logits" if logits >= layer else "recomputed layer"
     else:
-        layers = T * (d.dense_layers * dense + d.moe_layers * moe)
+        layers = T * (d.dense_layers * dense + d.moe_layers * moe) + n_sl * swa_layer
         phase = "logits (start of backward)"
     return {"layers": int(layers), "logits": int(logits), "total": int(layers + logits), "peak_phase": phase,
             "per_layer_bytes_per_token": {"dense": dense, "moe": moe} if d.moe_layers else dense}
 
 
+AMP_LAYER = (10.25, 8)  #: amp: extra bytes per token per layer = 10.25 h + 8 (measured, see AMP_FORMULA)
+AMP_REST = 2  #: amp: extra bytes per token per hidden unit outside the layers (the fp32 embedding output)
 AMP_FORMULA = ("amp (fp32 weights under torch.autocast(bfloat16)): autocast casts each fp32 weight a matmul uses to "
                "bf16 and keeps the copy (its cast cache, for leaf weights that need gradients, and the matmul's saved "
                "tensors, for every weight) until that layer's backward: + 2 bytes per linear-weight parameter "
-               "(LM head included) at the start of backward; the other activation terms as in bf16")
+               "(LM head included) at the start of backward; the residual stream stays fp32 (the embedding lookup "
+               "is not autocast), so the norms save fp32 inputs and fp32 normalised values and the rotary "
+               "embedding runs in fp32: + 10.25 h + 8 bytes per token per layer and + 2 h outside the layers "
+               "over the bf16 terms. These two coefficients are MEASURED (tools/measure_memory.py on CPU, Qwen2 "
+               "layout with h = heads x head_dim, three widths: the gap did not depend on the MLP width), not read "
+               "from the source; with checkpointing each layer keeps its fp32 input (4 h)")
+SWA_TRAIN_FORMULA = ("sliding-window layers through transformers' SDPA path, seq > window: an explicit mask replaces "
+                     "is_causal; ATen turns the boolean mask into a float one (seq x seq x a) that the attention "
+                     "kernel saves for backward in every sliding layer, and the GQA fast path is off, so the K/V "
+                     "repeated to every query head (repeat_kv) are saved instead of the originals (+ 2 (q - kv) a "
+                     "per token)")
 
 
 def autocast_weight_copies(tensors, config: ModelConfig | None) -> int:

@@ -217,10 +217,17 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
             return 0
         return o.batch * chunk_of(n) * n
 
+    def swa_attn(n: int) -> int:
+        """Inside a masked sliding layer's attention call only: ATen's float copy of the boolean mask and the K/V
+        repeated to every query head (the GQA fast path is off once a mask is passed)."""
+        if not swa_mask(n):
+            return 0
+        return o.batch * chunk_of(n) * n * abytes + o.batch * n * 2 * max(0, d.q - d.kv) * abytes // tp
+
     def moments(n: int) -> dict:
         c = chunk_of(n)
         layer = C.prefill_activation_bytes(d, c, o.batch, tp, act_bytes=abytes, moe_dispatch=moe_dispatch,
-                                           logits=False) + swa_mask(n)
+                                           logits=False, attn_extra=swa_attn(n)) + swa_mask(n)
         if eager:
             kinds = {L.kind for L in layout.layers if L.kind in ("full", "sliding")}
             layer += C.eager_scores_bytes(d, cfg, c, n, o.batch, tp, abytes, max(1, len(kinds)))
@@ -249,9 +256,10 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     if d.moe_layers:
         assumptions.append(C.moe_formula(d, moe_dispatch))
     if swa_mask(ctx):
-        assumptions.append(f"sliding-window layers: + a boolean attention mask of batch x chunk x keys = "
-                           f"{swa_mask(ctx):,} bytes during prefill (transformers' SDPA path builds it once the "
-                           f"keys pass the {layout.sliding_window:,}-token window; flash-attention engines build none)")
+        assumptions.append(f"sliding-window layers: + a boolean attention mask of batch x chunk x keys, its float copy "
+                           f"(ATen converts boolean masks) and the repeated K/V = {swa_mask(ctx):,} bytes during "
+                           f"prefill (transformers' SDPA path builds the mask once the keys pass the "
+                           f"{layout.sliding_window:,}-token window; flash-attention engines build none)")
     inf = {"weights": w["per_gpu"], "kv_cache": kv_gpu["total"], "activations": act, "workspace": workspace,
            "cuda_graphs": graphs, "overhead": overhead}
     inf["total"] = sum(inf.values())
@@ -321,7 +329,8 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     if moe:
         out["moe"] = moe
     if o.train:
-        out["training"] = _training(run_t, cfg, o, d, ctx, n_gpus or 1, assumptions, workspace, buf_bytes, prof)
+        out["training"] = _training(run_t, cfg, o, d, ctx, n_gpus or 1, assumptions, workspace, buf_bytes, prof,
+                                    layout)
         if o.gpus:
             out["training"].update(_fit(out["training"]["per_gpu"]["total"], min(g.bytes for g in o.gpus), o.gpus))
     return out
@@ -357,7 +366,7 @@ def _train_dtype(o: Options, rdt: str, why: str) -> tuple[str, str]:
 
 
 def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus: int, assumptions: list,
-              workspace: int, buffers: int, profile: dict) -> dict:
+              workspace: int, buffers: int, profile: dict, layout) -> dict:
     mode = o.train
     if mode not in ("full", "lora", "qlora"):
         raise CkptError(f"training mode must be full, lora or qlora, got {mode!r}", "--train")
@@ -365,8 +374,15 @@ def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus
     params = C.param_counts(tensors, cfg)
     kinds = R.layer_linears(tensors, cfg)
     targets = C.lora_targets(o.lora_targets)
+    sliding = None
+    if profile["name"] == "transformers" and layout.sliding_window and cfg.model_type not in profile.get(
+            "eager_attention", ()):
+        sliding = (layout.counts.get("sliding", 0), layout.sliding_window)
     acts = C.train_activation_bytes(d, seq, o.batch, o.checkpointing, mode="full" if mode == "full" else "lora",
-                                    lora_targets=targets, rank=o.lora_rank, kinds=kinds)
+                                    lora_targets=targets, rank=o.lora_rank, kinds=kinds, amp=o.precision == "amp",
+                                    sliding=sliding)
+    if sliding and seq > sliding[1]:
+        assumptions.append(C.SWA_TRAIN_FORMULA)
     if o.precision == "amp":
         copies = C.autocast_weight_copies(tensors, cfg)
         acts["autocast_weight_copies"] = copies
