@@ -32,6 +32,8 @@ FIELDS = {
     "eager_attention": "model families the engine runs with eager attention (a full score matrix per layer)",
     "sliding_kv_after_prefill": "what sliding-window layers hold right after a prefill: 'full' (the whole "
                                 "prompt) or 'window'",
+    "rotary_buffers": "the rotary embedding's non-persistent inv_freq buffers are allocated on the GPU",
+    "explicit_sliding_mask": "sliding-window layers past the window get an explicit mask (not a fused kernel)",
     "unloaded_tensors": "checkpoint tensors (regular expressions on names) the engine does not load",
     "moe_dispatch": "how MoE layers gather tokens for their experts: transformers (grouped_mm token copies) or "
                     "fused (fused-MoE kernels)",
@@ -54,10 +56,16 @@ PROFILES: dict[str, dict] = {
         "overhead": 1 * GiB,
         "moe_dispatch": "transformers",
         "sliding_kv_after_prefill": "full",
+        "rotary_buffers": True,
+        "explicit_sliding_mask": True,
         "unloaded_tensors": [r"(^|\.)h\.\d+\.(attn|crossattention)\.(bias|masked_bias)$"],
         "eager_attention": ("gemma2", "gpt_oss", "vaultgemma", "t5gemma", "gemma4", "granite_swa", "granitemoe_swa",
                             "mimo_v2_flash", "deepseek_v4"),
         "sources": [
+            "rotary_buffers: modeling_llama.py LlamaRotaryEmbedding registers inv_freq and original_inv_freq "
+            "(fp32, persistent=False)",
+            "explicit_sliding_mask: masking_utils.py sdpa_mask: once the keys pass the window, is_causal cannot "
+            "express the mask, so a boolean [batch, 1, queries, keys] mask is built and passed to SDPA",
             "sliding_kv_after_prefill: transformers/cache_utils.py DynamicSlidingWindowLayer.update returns the "
             "full keys of a prefill and keeps a view of them, so the whole prompt's K/V stay allocated until the "
             "next step (measured: docs/validation.md, 'KV cache after prefill (storage)')",

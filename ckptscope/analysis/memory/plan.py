@@ -104,7 +104,7 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         rdt, rdt_why = _train_dtype(o, rdt, rdt_why)
     run_t = R.recast(loaded, cfg, rdt)
     abytes = 4 if rdt == "F32" else 2
-    buf_bytes, buf_why = R.rotary_buffers(cfg) if prof["name"] == "transformers" else (0, "")
+    buf_bytes, buf_why = R.rotary_buffers(cfg) if prof.get("rotary_buffers") else (0, "")
     assumptions.append(f"runtime weight dtype {rdt} ({rdt_why})")
     if buf_bytes:
         assumptions.append(f"non-persistent buffers counted with the weights: {buf_why}")
@@ -212,7 +212,7 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         """transformers' SDPA path: sliding-window layers get an explicit boolean mask, batch x chunk x keys bytes,
         once the keys reach past the window (full-attention layers use is_causal and build none)."""
         w = layout.sliding_window
-        if eager or prof["name"] != "transformers" or not w or n <= w or not any(
+        if eager or not prof.get("explicit_sliding_mask") or not w or n <= w or not any(
                 L.kind == "sliding" for L in layout.layers):
             return 0
         return o.batch * chunk_of(n) * n
@@ -375,7 +375,7 @@ def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus
     kinds = R.layer_linears(tensors, cfg)
     targets = C.lora_targets(o.lora_targets)
     sliding = None
-    if profile["name"] == "transformers" and layout.sliding_window and cfg.model_type not in profile.get(
+    if profile.get("explicit_sliding_mask") and layout.sliding_window and cfg.model_type not in profile.get(
             "eager_attention", ()):
         sliding = (layout.counts.get("sliding", 0), layout.sliding_window)
     acts = C.train_activation_bytes(d, seq, o.batch, o.checkpointing, mode="full" if mode == "full" else "lora",
