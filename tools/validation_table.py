@@ -90,13 +90,31 @@ def render(docs: list[dict]) -> str:
     return "\n".join(L)
 
 
+BEGIN, END = "<!-- measured:begin (tools/validation_table.py) -->", "<!-- measured:end -->"
+
+
 def main(argv=None) -> int:
-    args = argv if argv is not None else sys.argv[1:]
+    args = list(argv if argv is not None else sys.argv[1:])
+    doc_path = None
+    if "--doc" in args:
+        i = args.index("--doc")
+        doc_path = Path(args[i + 1])
+        del args[i:i + 2]
     if not args:
-        print("usage: validation_table.py RAW.json [...]", file=sys.stderr)
+        print("usage: validation_table.py RAW.json [...] [--doc docs/validation.md]", file=sys.stderr)
         return 2
     docs = [json.loads(Path(a).read_text()) for a in args]
-    sys.stdout.write(render(docs))
+    table = render(docs)
+    if doc_path is None:
+        sys.stdout.write(table)
+        return 0
+    text = doc_path.read_text()
+    if BEGIN not in text or END not in text:
+        print(f"{doc_path}: no {BEGIN} ... {END} markers to replace", file=sys.stderr)
+        return 2
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    doc_path.write_text(head + BEGIN + "\n" + f"(generated from {', '.join(args)})\n\n" + table + END + tail)
     return 0
 
 

@@ -24,6 +24,8 @@ ACT_ROUTING = {"qwen2_moe", "qwen3_moe", "qwen3_next", "qwen3_vl_moe", "qwen3_5_
 MOE_DISPATCH = ("transformers", "fused")
 #: families with per-head RMSNorm on q and k (q_norm / k_norm), which save their own fp32 copies in training
 QK_NORM = {"qwen3", "qwen3_moe", "olmo2", "olmoe", "gemma3", "gemma3_text"}
+#: GPT-2 layout: LayerNorm, one c_attn projection, non-gated MLP with NewGELU (tanh approximation)
+GPT2_BLOCK = {"gpt2"}
 INDEX_BYTES = 8  #: int64 sort / permutation indices of the token-expert pairs
 
 
@@ -46,6 +48,8 @@ class Dims:
     routing_known: bool = False
     mla: tuple | None = None  #: (heads, qk_nope, qk_rope, v_head_dim) for multi-head latent attention
     qk_norm: bool = False
+    gpt2_block: bool = False  #: LayerNorm + fused c_attn + non-gated tanh-GELU MLP (GPT-2 layout)
+    dropout: bool = False  #: residual / embedding dropout active in training (resid_pdrop, embd_pdrop > 0)
     mlp_live: int = 3  #: MLP tensors of width I alive at once in a no-grad forward: 3, or 4 with a fused gate_up
     heads: int = 0
     kv_heads: int = 0
@@ -81,7 +85,8 @@ def dims(c: ModelConfig, act_bytes: int = 2) -> Dims:
     return Dims(h, q, kv, n, n - moe, moe, c.intermediate_size or 4 * h, I_moe, c.vocab_size or 0,
                 k=k, Im=Im if moe else 0, I_shared=shared if moe else 0, experts=c.num_experts or 0,
                 routing_bytes=routing, routing_known=mt in ACT_ROUTING or mt in FP32_ROUTING, mla=mla,
-                qk_norm=mt in QK_NORM, heads=H, kv_heads=c.num_key_value_heads or H)
+                qk_norm=mt in QK_NORM, heads=H, kv_heads=c.num_key_value_heads or H, gpt2_block=mt in GPT2_BLOCK,
+                dropout=mt in GPT2_BLOCK and bool(c.get("resid_pdrop", 0.1)))
 
 
 # ------------------------------------------------------------------------------------------------ prefill
@@ -235,6 +240,13 @@ def train_layer_bytes(d: Dims, mode: str = "full", moe: bool = False, lora_targe
                       rank: int = 16, act_bytes: int = 2, linears=None) -> float:
     """Bytes per token autograd saves in one decoder layer (dense MLP, or MoE when ``moe``)."""
     a, h, q, kv = act_bytes, d.h, d.q, d.kv
+    if mode == "full" and d.gpt2_block:
+        # derived, then checked on CPU with tools/measure_memory.py (attn_pdrop 0, 2 and 4 layers): two LayerNorms
+        # save their input and normed output (4 a h) and fp32 mean + rstd (16); c_attn's output holds q, k, v
+        # (3 a h) and SDPA's output is saved by c_proj (a h), + 2 a h the CPU run showed on top (residual adds /
+        # split views kept alive); NewGELU saves x, tanh(.), 0.5 x, 1 + tanh(.) and c_proj its result (5 a I);
+        # each nn.Dropout on a residual branch keeps its mask and scaled output (2 x a h) when resid_pdrop > 0
+        return a * 10 * h + 32 + 5 * a * d.I_dense + (2 * a * h if d.dropout else 0)
     if mode == "full":
         per = 8 * h + a * (4 * h + 2 * q + 2 * kv) + ((4 + a) * (q + kv) if d.qk_norm else 0)
         if moe:
@@ -287,6 +299,8 @@ def train_activation_bytes(d: Dims, seq: int, batch: int, checkpointing: bool, a
     dense = train_layer_bytes(d, mode, False, lora_targets, rank, a, lin("dense")) if d.dense_layers else 0
     moe = train_layer_bytes(d, mode, True, lora_targets, rank, a, lin("moe")) if d.moe_layers else 0
     final_norm = 4 * d.h + (2 * a * d.h if mode == "full" else 0)  # fp32 copy (+ bf16 value, LM-head input)
+    if d.gpt2_block and mode == "full":  # ln_f saves its input, mean/rstd and output; embedding dropout its mask
+        final_norm = 2 * a * d.h + 8 + (2 * a * d.h if d.dropout else 0)
     if amp:
         dense = dense + AMP_LAYER[0] * d.h + AMP_LAYER[1] if dense else 0
         moe = moe + AMP_LAYER[0] * d.h + AMP_LAYER[1] if moe else 0

@@ -113,7 +113,8 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     mp = cfg.max_position_embeddings
     ctx = o.context or mp or 4096
     d = C.dims(cfg, act_bytes=abytes)
-    d.mlp_live = 4 if any(t.name.endswith("gate_up_proj.weight") for t in run_t) else 3
+    # fused gate_up (Phi-3): its 2I output, SiLU(gate) and the product; NewGELU (GPT-2): x and three temporaries
+    d.mlp_live = 4 if d.gpt2_block or any(t.name.endswith("gate_up_proj.weight") for t in run_t) else 3
 
     # ---- weights
     w = per_gpu_weights(run_t, cfg, tp, vocab_parallel=o.vocab_parallel)
