@@ -102,7 +102,12 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     rdt, rdt_why = runtime_dtype(prof, cfg, loaded, parse_dtype(o.dtype))
     if o.train:
         rdt, rdt_why = _train_dtype(o, rdt, rdt_why)
-    run_t = R.recast(loaded, cfg, rdt)
+    explicit = parse_dtype(o.dtype) is not None
+    run_t = R.recast(loaded, cfg, rdt, dequantize=explicit)
+    if explicit and any(t.dtype in R.FP8_CODES for t in loaded):
+        assumptions.append(f"--dtype given: FP8 weights counted dequantized to {rdt} and their scales dropped (what "
+                           "a model built from config.json or loaded with dequantize=True holds); leave --dtype "
+                           "out to keep the checkpoint's FP8")
     abytes = 4 if rdt == "F32" else 2
     buf_bytes, buf_why = R.rotary_buffers(cfg) if prof.get("rotary_buffers") else (0, "")
     assumptions.append(f"runtime weight dtype {rdt} ({rdt_why})")

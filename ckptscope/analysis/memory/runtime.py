@@ -39,11 +39,22 @@ def loaded_tensors(tensors, config: ModelConfig | None, profile: dict) -> tuple[
     return out, skipped
 
 
-def recast(tensors, config: ModelConfig | None, dtype: str) -> list:
-    """Float weights re-expressed in the runtime dtype; quantized tensors and their scales keep their stored type
-    (transformers keeps an FP8/MXFP4 checkpoint quantized on GPUs that support it)."""
+FP8_CODES = {"F8_E4M3", "F8_E5M2"}
+
+
+def recast(tensors, config: ModelConfig | None, dtype: str, dequantize: bool = False) -> list:
+    """Float weights re-expressed in the runtime dtype. Quantized tensors and their scales keep their stored type
+    (transformers keeps an FP8/MXFP4 checkpoint quantized on GPUs that support it), unless ``dequantize``: then
+    FP8 weights are counted in ``dtype`` and their scale tensors dropped (a model built from the config, or
+    loaded with dequantize=True, holds plain weights)."""
     out = []
     for t in tensors:
+        comp = classify_cached(t.name, config).component
+        if dequantize and t.dtype in FP8_CODES:
+            out.append(Rec(t.name, dtype, tuple(t.shape)))
+            continue
+        if dequantize and comp == QUANT and t.name.endswith((".weight_scale_inv", ".weight_scale")):
+            continue
         if t.dtype in FLOAT_CODES and t.dtype != dtype and classify_cached(t.name, config).component != QUANT:
             out.append(Rec(t.name, dtype, tuple(t.shape)))
         else:
