@@ -165,3 +165,15 @@ def test_other_engines_run(run_cli, engine):
                              "4096", "--gpus", "H100")
     assert code == 0, err
     assert f"engine {engine}" in out
+
+
+def test_fp8_checkpoint_with_explicit_dtype_is_counted_dequantized():
+    c = cfg("deepseek-ai__DeepSeek-V3")
+    keep = plan(config=c, options=Options(context=1024, prefill_chunk=0, overhead=0))
+    bf16 = plan(config=c, options=Options(dtype="bfloat16", context=1024, prefill_chunk=0, overhead=0))
+    P = bf16["weights"]["parameters"]
+    assert P == keep["weights"]["parameters"]
+    # every parameter in 2 bytes, the fp32 e_score_correction_bias too, scales dropped; + rotary buffers
+    # (qk_rope_head_dim 64: 2 x 32 fp32 values)
+    assert bf16["weights"]["bytes"] == 2 * P + 2 * 32 * 4
+    assert keep["weights"]["bytes"] < 0.55 * bf16["weights"]["bytes"]  # FP8 kept: about 1 byte per weight
