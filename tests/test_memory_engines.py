@@ -102,7 +102,11 @@ def test_llama_training_moments_bf16_foreach_adamw():
     assert tr["moments"]["optimizer step"] == 2 * P + buf + 2 * P + 4 * P + 2 * P + 2 * WS
     # backward start: no gradients (zero_grad(set_to_none=True)), activations instead
     assert tr["moments"]["backward start"] == 2 * P + buf + 4 * P + tr["activations"]["total"] + 2 * WS
+    # backward end (tied embedding, measured on CPU): every gradient + the embedding's own [vocab, hidden] gradient
+    # and its sum with the LM head's, bf16
+    assert tr["moments"]["backward end"] == 2 * P + buf + 2 * P + 4 * P + 2 * 128256 * 2048 * 2 + 2 * WS
     assert tr["per_gpu"]["total"] == max(tr["moments"].values())
+    assert tr["peak_moment"] == "optimizer step"  # 16 layers: the foreach temporaries outweigh the embedding
 
 
 def test_lora_adam_state_is_8_bytes_per_adapter_parameter():

@@ -68,6 +68,10 @@ def render(docs: list[dict]) -> str:
         L.append(f"Measured with torch {doc['torch']}, transformers {doc['transformers']}, peft {doc.get('peft')} on "
                  f"{doc['device_name']} ({doc['device']}, scale {doc['scale']}); {doc.get('seconds', '?')} s. "
                  f"Command: `{doc['command']}`")
+        if doc.get("scale") != "real":
+            L.append(f"Scale {doc['scale']}: case names name the real set-up; what ran is shrunk "
+                     "(tiny: small widths; cut: real widths and vocabulary, 2 layers) and the tokens column is "
+                     "the prompt / sequence length that ran.")
         if not str(doc["device"]).startswith("cuda"):
             L.append("CPU: peak of live tensor storages (TorchDispatchMode + storage weak references); the estimate "
                      "is compared without its cuBLAS workspace, which only CUDA allocates.")

@@ -445,7 +445,19 @@ def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus
         if ad["skipped_fused_3d"]:
             assumptions.append(f"{ad['skipped_fused_3d']} fused 3-D expert tensors not targeted (PEFT targets "
                                "nn.Linear modules)")
-    mo = TR.moments(int(W), int(G), int(S), int(tmp), acts["total"], extra)
+    bend = 0
+    if mode == "full":
+        from ..classify import EMBEDDING, LM_HEAD
+
+        comps = [(C.classify_cached(t.name, cfg).component, t) for t in tensors]
+        if not any(c == LM_HEAD for c, _ in comps):
+            emb = [t for c, t in comps if c == EMBEDDING and len(t.shape) == 2]
+            if emb:
+                import math as _m
+
+                bend = 2 * max(_m.prod(t.shape) for t in emb) * prec["grads"]
+                assumptions.append(TR.TIED_NOTE)
+    mo = TR.moments(int(W), int(G), int(S), int(tmp), acts["total"], extra, bend)
     per["activations"] = acts["total"]
     per["workspace"] = extra
     per["overhead"] = overhead

@@ -65,10 +65,14 @@ def optimizer_bytes(n_params: int, largest: int, factored: int, state_dtype: int
     raise CkptError(f"unknown optimizer {optimizer!r} (choose from {', '.join(OPTIMIZERS)})", "--optimizer")
 
 
-def moments(weights: int, grads: int, state: int, temporary: int, activations: int, extra: int = 0) -> dict:
-    """The two moments that bound a step; ``extra`` (library workspaces) is alive in both."""
+def moments(weights: int, grads: int, state: int, temporary: int, activations: int, extra: int = 0,
+            backward_end: int = 0) -> dict:
+    """The moments that bound a step; ``extra`` (library workspaces) is alive in all of them. ``backward_end``:
+    bytes beyond the gradients at the last backward op (a tied embedding's second gradient, see TIED_NOTE)."""
     m = {"backward start": weights + state + activations + extra,
          "optimizer step": weights + grads + state + temporary + extra}
+    if backward_end:
+        m["backward end"] = weights + grads + state + backward_end + extra
     peak = max(m, key=m.get)
     return {"moments": m, "peak_moment": peak, "peak": m[peak]}
 
@@ -84,3 +88,8 @@ def tensor_stats(tensors) -> tuple[int, int]:
         largest = max(largest, n)
         fact += (t.shape[0] + math.prod(t.shape[1:])) if len(t.shape) >= 2 else n
     return largest, fact
+
+
+TIED_NOTE = ("tied input/output embedding trained: when the embedding's backward runs last, every other gradient "
+             "exists, and its [vocab, hidden] gradient plus the sum with the LM head's gradient are alive together "
+             "(2 x vocab x hidden x gradient bytes; measured on CPU with tools/measure_memory.py)")
