@@ -60,6 +60,8 @@ CASES = [
      {"train": "lora", "precision": "bf16", "lora_targets": "q_proj,k_proj,v_proj,o_proj"}),
     ("llama31-8b-lora-attn-ckpt", "meta-llama__Llama-3.1-8B", {}, "train",
      {"train": "lora", "precision": "bf16", "lora_targets": "q_proj,k_proj,v_proj,o_proj", "checkpointing": True}),
+    ("llama31-8b-lora-attn-amp", "meta-llama__Llama-3.1-8B", {}, "train",
+     {"train": "lora", "precision": "amp", "lora_targets": "q_proj,k_proj,v_proj,o_proj"}),
     ("phi3-mini-lora-attn", "microsoft__Phi-3-mini-4k-instruct", {}, "train",
      {"train": "lora", "precision": "bf16", "lora_targets": "q_proj,k_proj,v_proj,o_proj,qkv_proj"}),
 ]

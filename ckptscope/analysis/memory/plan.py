@@ -385,11 +385,12 @@ def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus
             "eager_attention", ()):
         sliding = (layout.counts.get("sliding", 0), layout.sliding_window)
     acts = C.train_activation_bytes(d, seq, o.batch, o.checkpointing, mode="full" if mode == "full" else "lora",
-                                    lora_targets=targets, rank=o.lora_rank, kinds=kinds, amp=o.precision == "amp",
+                                    lora_targets=targets, rank=o.lora_rank, kinds=kinds,
+                                    amp=o.precision == "amp" and mode == "full",
                                     sliding=sliding)
     if sliding and seq > sliding[1]:
         assumptions.append(C.SWA_TRAIN_FORMULA)
-    if o.precision == "amp":
+    if o.precision == "amp" and mode == "full":
         copies = C.autocast_weight_copies(tensors, cfg)
         acts["autocast_weight_copies"] = copies
         acts["total"] += copies
