@@ -390,7 +390,7 @@ def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus
                                     sliding=sliding)
     if sliding and seq > sliding[1]:
         assumptions.append(C.SWA_TRAIN_FORMULA)
-    if o.precision == "amp" and mode == "full":
+    if o.precision == "amp":
         copies = C.autocast_weight_copies(tensors, cfg)
         acts["autocast_weight_copies"] = copies
         acts["total"] += copies
