@@ -152,7 +152,10 @@ def check_local(buf, m: ZipMember, size: int) -> None:
         raise Unverifiable(f"zip member {m.name!r} runs past the end of the archive", o)
 
 
-def zip_members(buf, size: int) -> list[ZipMember]:
+def zip_members(buf, size: int, check_all: bool = True) -> list[ZipMember]:
+    """Every member from the central directory, with the consistency checks loaders disagree on (duplicate
+    names, encryption, methods); ``check_all`` also checks every local header and that no two members overlap
+    (off for range reads, where only the members that are scanned have their local header read)."""
     n, cd_size, cd_off = _eocd(buf, size)
     members = parse_central(buf[cd_off:cd_off + cd_size], n, cd_off)
     seen = set()
@@ -165,7 +168,10 @@ def zip_members(buf, size: int) -> list[ZipMember]:
             raise Unverifiable(f"zip member {m.name!r} is encrypted", m.offset)
         if m.method not in (0, 8, 12, 14):
             raise Unverifiable(f"zip member {m.name!r} uses compression method {m.method}", m.offset)
-        check_local(buf, m, size)
+        if check_all:
+            check_local(buf, m, size)
+    if not check_all:
+        return members
     spans = sorted((m.data_start, m.data_start + m.csize, m.name) for m in members)
     for (s1, e1, n1), (s2, e2, n2) in zip(spans, spans[1:]):
         if s2 < e1:

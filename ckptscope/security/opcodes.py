@@ -126,7 +126,7 @@ def walk(buf, pos: int, end: int, budget: list[int], out: Walked | None = None, 
     stack: list = []
     marks: list[int] = []
     memo: dict = {}
-    getattrs: set[int] = set()  # ids of Global(getattr) objects used only as the function of a REDUCE
+    seen: dict = {}  # (module, name) -> Global
     proto = 0
     start = pos
 
@@ -167,9 +167,11 @@ def walk(buf, pos: int, end: int, budget: list[int], out: Walked | None = None, 
             g = Global("<computed import>", at)
             imports.append(Import(g.name, at, via))
             return g
-        full = _fix_imports(module, name)
-        g = Global(full, at)
-        imports.append(Import(full, at, via))
+        g = seen.get((module, name))
+        if g is None:  # the first import of a name is recorded; later ones reuse it (same object)
+            full = _fix_imports(module, name)
+            g = seen[(module, name)] = Global(full, at)
+            imports.append(Import(full, at, via))
         return g
 
     def mutate(target, at, what):

@@ -201,7 +201,8 @@ class _Scan:
     def zip(self, buf, start: int, end: int, where: str, depth: int) -> str:
         sub = buf if start == 0 and end == len(buf) else bytes(buf[start:end])
         size = len(sub)
-        members = C.zip_members(sub, size)
+        lazy = getattr(sub, "lazy", False)
+        members = C.zip_members(sub, size, check_all=not lazy)
         names = [m.name for m in members]
         pkl = [n for n in names if n.endswith("data.pkl")]
         prefix = pkl[0][:-len("data.pkl")] if pkl else None
@@ -211,27 +212,34 @@ class _Scan:
             self.problem("unverifiable", where, 0, "TorchScript archive: its code/ (TorchScript source) runs when "
                                                    "torch.jit.load or torch.load loads it; it cannot be verified")
         for m in members:
-            self.budget.members += 1
-            if self.budget.members > self.budget.max_members:
-                raise Unverifiable(f"more than {self.budget.max_members:,} archive members", m.offset)
             inner = f"{where}!{m.name}"
             if m.name.endswith("/"):
                 continue
             if kind == "torch-zip" and "/data/" in m.name and not m.name.endswith(".pkl"):
                 continue  # tensor storage bytes: torch never unpickles them
+            self.budget.members += 1
+            if self.budget.members > self.budget.max_members:
+                raise Unverifiable(f"more than {self.budget.max_members:,} archive members to look into",
+                                   m.offset)
             hint = m.name.endswith((".pkl", ".pickle")) or os.path.basename(m.name) in ("data", "pickle")
             try:
+                if m.data_start is None:
+                    C.check_local(sub, m, size)
                 if m.method == 0:
                     if m.csize != m.usize:
                         raise Unverifiable(f"zip member {m.name!r}: stored sizes differ", m.offset)
                     head = bytes(sub[m.data_start:m.data_start + C.SNIFF_BYTES])
                     if C.sniff(head) is None and not hint:
                         continue
-                    C.member_bytes(sub, m, self.budget)  # CRC of what is walked
-                    self.scan(sub, m.data_start, m.data_start + m.csize, inner, depth + 1, hint)
-                else:
-                    data = C.member_bytes(sub, m, self.budget)
-                    self.scan(data, 0, len(data), inner, depth + 1, hint)
+                    if head[:6] == C.NPY_MAGIC and not lazy:  # an .npz array: only its header matters
+                        self.scan(sub, m.data_start, m.data_start + m.csize, inner, depth + 1, hint)
+                        continue
+                    if m.csize > self.budget.bytes_left():
+                        raise Unverifiable(f"zip member {m.name!r} ({m.csize:,} bytes) is over the scan budget",
+                                           m.offset)
+                    self.budget.spend_bytes(m.csize)
+                data = C.member_bytes(sub, m, self.budget)  # CRC-checked
+                self.scan(data, 0, len(data), inner, depth + 1, hint)
             except Unverifiable as e:
                 self.problem("unverifiable", inner, e.offset, str(e))
         return kind
