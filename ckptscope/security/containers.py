@@ -19,7 +19,7 @@ ZIP_LOCAL = b"PK\x03\x04"
 ZIP_EMPTY = b"PK\x05\x06"
 #: opcodes a protocol 0/1 pickle can start with (what pickle.dumps(..., protocol=0/1) writes first, and the
 #: ones an attacker would use to start one: MARK, GLOBAL, INST, the string and number opcodes, NONE...)
-PICKLE_START = set(b"(cdiSVIFLNl}])KJMUTXGBCh")
+PICKLE_START = set(b"(cdiSVIFLNl}])KJMUTXGBCh\x80")
 SNIFF_BYTES = 600
 
 

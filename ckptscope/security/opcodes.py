@@ -171,7 +171,8 @@ def walk(buf, pos: int, end: int, budget: list[int], out: Walked | None = None, 
         if g is None:  # the first import of a name is recorded; later ones reuse it (same object)
             full = _fix_imports(module, name)
             g = seen[(module, name)] = Global(full, at)
-            imports.append(Import(full, at, via))
+            if full not in GETATTR:  # getattr is judged by its uses (see _getattr and escaped), not imported
+                imports.append(Import(full, at, via))
         return g
 
     def mutate(target, at, what):

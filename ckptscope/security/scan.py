@@ -109,6 +109,9 @@ class _Scan:
     # --- dispatch ---
     def scan(self, buf, start: int, end: int, where: str, depth: int, hint: bool) -> str | None:
         kind = C.sniff(bytes(buf[start:min(end, start + C.SNIFF_BYTES)]))
+        if kind is None and depth == 0 and end - start >= 22 and \
+                buf.rfind(b"PK\x05\x06", max(start, end - 65557), end) >= 0:
+            kind = "zip"  # a zip behind other bytes: zip readers find it from the end (its offsets must agree)
         if kind is None:
             return None
         if depth > self.budget.max_depth:
