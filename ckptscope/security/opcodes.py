@@ -127,6 +127,7 @@ def walk(buf, pos: int, end: int, budget: list[int], out: Walked | None = None, 
     marks: list[int] = []
     memo: dict = {}
     seen: dict = {}  # (module, name) -> Global
+    ga: list = []  # non-empty once getattr has been imported
     proto = 0
     start = pos
 
@@ -136,9 +137,10 @@ def walk(buf, pos: int, end: int, budget: list[int], out: Walked | None = None, 
         k = marks.pop()
         items = stack[k:]
         del stack[k:]
-        for v in items:
-            if type(v) is Global and v.name in GETATTR:
-                escaped(v, at)
+        if ga:
+            for v in items:
+                if type(v) is Global and v.name in GETATTR:
+                    escaped(v, at)
         return items
 
     def escaped(v, at):
@@ -150,14 +152,15 @@ def walk(buf, pos: int, end: int, budget: list[int], out: Walked | None = None, 
             raise Unverifiable("stack underflow", at)
         if n == 1:
             v = stack.pop()
-            if type(v) is Global and v.name in GETATTR:
+            if ga and type(v) is Global and v.name in GETATTR:
                 escaped(v, at)
             return v
         vs = stack[-n:]
         del stack[-n:]
-        for v in vs:
-            if type(v) is Global and v.name in GETATTR:
-                escaped(v, at)
+        if ga:
+            for v in vs:
+                if type(v) is Global and v.name in GETATTR:
+                    escaped(v, at)
         return vs
 
     def add_global(module, name, at, via):
@@ -173,6 +176,8 @@ def walk(buf, pos: int, end: int, budget: list[int], out: Walked | None = None, 
             g = seen[(module, name)] = Global(full, at)
             if full not in GETATTR:  # getattr is judged by its uses (see _getattr and escaped), not imported
                 imports.append(Import(full, at, via))
+            else:
+                ga.append(True)  # from now on, every pop checks for an escaping getattr
         return g
 
     def mutate(target, at, what):
@@ -208,6 +213,24 @@ def walk(buf, pos: int, end: int, budget: list[int], out: Walked | None = None, 
             if k not in memo:
                 raise Unverifiable(f"memo key {k} read before it is written", at)
             stack.append(memo[k])
+        elif c == 0x72 or c == 0x6A:  # r LONG_BINPUT, j LONG_BINGET
+            if pos + 4 > end:
+                raise Unverifiable("truncated", at)
+            k = int.from_bytes(buf[pos:pos + 4], "little")
+            pos += 4
+            if c == 0x72:
+                if not stack:
+                    raise Unverifiable("PUT on an empty stack", at)
+                memo[k] = stack[-1]
+            else:
+                if k not in memo:
+                    raise Unverifiable(f"memo key {k} read before it is written", at)
+                stack.append(memo[k])
+        elif c == 0x88 or c == 0x89:  # NEWTRUE, NEWFALSE
+            stack.append(c == 0x88)
+        elif c == 0x51:  # Q BINPERSID
+            pop(at)
+            stack.append(UNK)
         elif c == 0x28:  # ( MARK
             marks.append(len(stack))
         elif c == 0x58 or c == 0x8C or c == 0x8D:  # X BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
@@ -304,8 +327,6 @@ def walk(buf, pos: int, end: int, budget: list[int], out: Walked | None = None, 
             if not stack or len(stack) == (marks[-1] if marks else 0):
                 raise Unverifiable("stack underflow", at)
             mutate(stack[-1], at, "APPEND")
-        elif c == 0x88 or c == 0x89:  # NEWTRUE, NEWFALSE
-            stack.append(c == 0x88)
         elif c == 0x4E:  # N NONE
             stack.append(None)
         elif c == 0x4A:  # J BININT
@@ -329,19 +350,6 @@ def walk(buf, pos: int, end: int, budget: list[int], out: Walked | None = None, 
                 inst.state = state
                 if on_build is not None:
                     pos = on_build(inst, state, pos, end, budget, out)
-        elif c == 0x72 or c == 0x6A:  # r LONG_BINPUT, j LONG_BINGET
-            if pos + 4 > end:
-                raise Unverifiable("truncated", at)
-            k = int.from_bytes(buf[pos:pos + 4], "little")
-            pos += 4
-            if c == 0x72:
-                if not stack:
-                    raise Unverifiable("PUT on an empty stack", at)
-                memo[k] = stack[-1]
-            else:
-                if k not in memo:
-                    raise Unverifiable(f"memo key {k} read before it is written", at)
-                stack.append(memo[k])
         elif c == 0x70 or c == 0x67:  # p PUT, g GET
             nl, p1 = _line(buf, pos, end)
             raw = bytes(buf[pos:nl]) if nl - pos <= KEEP_INT_DIGITS else b"x"
@@ -520,9 +528,6 @@ def walk(buf, pos: int, end: int, budget: list[int], out: Walked | None = None, 
         elif c == 0x50:  # P PERSID
             nl, p1 = _line(buf, pos, end)
             pos = p1
-            stack.append(UNK)
-        elif c == 0x51:  # Q BINPERSID
-            pop(at)
             stack.append(UNK)
         elif c in (0x82, 0x83, 0x84):  # EXT1, EXT2, EXT4
             w = {0x82: 1, 0x83: 2, 0x84: 4}[c]
