@@ -11,7 +11,7 @@ from __future__ import annotations
 from .opcodes import Unverifiable
 from .scan import ScanResult, _run
 
-BLOCK = 256 << 10
+BLOCK = 64 << 10
 
 
 class RangeBuffer:
@@ -105,9 +105,10 @@ def scan_remote(fetch, size: int, display: str, max_bytes: int, skip=None) -> tu
     pickle-based, bytes downloaded)."""
     from .containers import SNIFF_BYTES, sniff
 
-    buf = RangeBuffer(fetch, size, max_bytes)
-    head = buf[0:min(size, SNIFF_BYTES)]
+    head = fetch(0, min(size, SNIFF_BYTES))  # a small first read decides whether to look any further
     if (skip is not None and skip(head)) or sniff(head) is None:
-        return None, buf.fetched
+        return None, len(head)
+    buf = RangeBuffer(fetch, size, max_bytes)
+    buf.fetched = len(head)
     res = _run(buf, size, display, None, display.lower().endswith((".bin", ".pt", ".pth", ".ckpt", ".pkl")))
     return (res if res.pickle_based else None), buf.fetched
