@@ -13,6 +13,7 @@ import mmap
 import os
 import struct
 import time
+import zlib
 from dataclasses import dataclass, field
 
 from . import containers as C
@@ -241,6 +242,16 @@ class _Scan:
                         raise Unverifiable(f"zip member {m.name!r} ({m.csize:,} bytes) is over the scan budget",
                                            m.offset)
                     self.budget.spend_bytes(m.csize)
+                elif m.method == 8:  # a compressed .npz array: its header says whether a pickle follows
+                    head = zlib.decompressobj(-15).decompress(bytes(sub[m.data_start:m.data_start + min(
+                        m.csize, 1 << 16)]), 1 << 16)
+                    if head[:6] == C.NPY_MAGIC:
+                        try:
+                            hdr, _ = C.npy_header(head, 0, len(head))
+                        except Unverifiable:
+                            hdr = None
+                        if hdr is not None and not C.npy_has_object(hdr["descr"]):
+                            continue
                 data = C.member_bytes(sub, m, self.budget)  # CRC-checked
                 self.scan(data, 0, len(data), inner, depth + 1, hint)
             except Unverifiable as e:
