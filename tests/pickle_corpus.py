@@ -439,6 +439,14 @@ def benign() -> list[Sample]:
         except Exception:  # noqa: BLE001 - transformers/accelerate absent or unusable
             pass
     try:
+        from transformers import PreTrainedTokenizerFast
+
+        tok = PreTrainedTokenizerFast(tokenizer_file=str(Path(__file__).resolve().parent.parent / "fixtures"
+                                                         / "tokenizers" / "qwen3" / "tokenizer.json"))
+        add("transformers_tokenizer_pickle", "tokenizer pickle", pickle.dumps(tok), "tokenizer.pkl")
+    except Exception:  # noqa: BLE001 - transformers absent
+        pass
+    try:
         import tokenizers
 
         t = tokenizers.Tokenizer(tokenizers.models.BPE())
