@@ -208,3 +208,23 @@ def test_nothing_unpickled_anywhere(monkeypatch, tmp_path):
     for s in MAL.values():
         scan_bytes(s.data, s.filename)
     _ = os
+
+
+def test_range_buffer_reads_only_what_the_walk_touches():
+    """A remote plain pickle: a 20 MB BINBYTES8 payload is skipped by offset, the call after it is found."""
+    import struct
+
+    from ckptscope.security.remote import scan_remote
+
+    blob = b"\x80\x04" + b"\x8e" + struct.pack("<Q", 20 << 20) + b"\0" * (20 << 20) + b"0" + SYSTEM[2:]
+    reads = []
+
+    def fetch(a, b):
+        reads.append((a, b))
+        return blob[a:b]
+
+    res, fetched = scan_remote(fetch, len(blob), "big.pkl", 64 << 20)
+    assert res is not None and "os.system" in res.imports and res.failed()
+    assert fetched < 1 << 20 and len(reads) <= 4, reads
+    res, _ = scan_remote(fetch, len(blob), "big.pkl", 1 << 10)  # a download bound too small: not a pass
+    assert res is not None and res.failed() and any("download" in p.message for p in res.problems)

@@ -32,7 +32,7 @@ class RangeBuffer:
             start = i * BLOCK
             end = min(self.size, start + BLOCK)
             if self.fetched + (end - start) > self.max_bytes:
-                raise Unverifiable(f"the scan would download more than {self.max_bytes >> 20} MiB of this file",
+                raise Unverifiable(f"the scan would download more than {self.max_bytes:,} bytes of this file (the bound)",
                                    start)
             b = self.fetch(start, end)
             self.requests += 1
@@ -51,7 +51,7 @@ class RangeBuffer:
             return
         a, b = missing[0] * BLOCK, min(self.size, (missing[-1] + 1) * BLOCK)
         if self.fetched + (b - a) > self.max_bytes:
-            raise Unverifiable(f"the scan would download more than {self.max_bytes >> 20} MiB of this file", a)
+            raise Unverifiable(f"the scan would download more than {self.max_bytes:,} bytes of this file (the bound)", a)
         data = self.fetch(a, b)
         self.requests += 1
         self.fetched += len(data)

@@ -378,7 +378,11 @@ def _run(buf, size: int, display: str, budget: Budget | None, hint: bool) -> Sca
     t0 = time.perf_counter()
     res = ScanResult(display, size=size)
     s = _Scan(res, budget or Budget(), hint)
-    res.kind = s.scan(buf, 0, size, display, 0, hint)
+    try:
+        res.kind = s.scan(buf, 0, size, display, 0, hint)
+    except Unverifiable as e:  # reading the file itself failed (a remote download bound, a short read)
+        res.kind = res.kind or "unread"
+        s.problem("unverifiable", display, e.offset, str(e))
     res.seconds = time.perf_counter() - t0
     return res
 
