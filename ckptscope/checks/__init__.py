@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ..report import Finding
 from .registry import RULES, SEVERITIES, Rule, expand
 
-GROUP_MODULES = ("integrity", "metadata", "index", "pickles", "config", "tokenizer")
+GROUP_MODULES = ("integrity", "metadata", "index", "pickles", "config", "tokenizer", "kinds")
 MAX_FINDINGS_PER_RULE = 200  #: more are counted in the summary, not listed
 
 
@@ -173,7 +173,7 @@ def run_checks(ck, options: CheckOptions | None = None, *, source_name: str | No
                        notes=list(ck.notes))
 
 
-def load_for_check(source):
+def load_for_check(source, variant=None):
     """The Checkpoint ``check`` runs on. A single local file that is pickle-based (by content, whatever its
     name: ``check model.bin``) is not read as safetensors: the PK rules scan it and nothing else is assumed."""
     import os
@@ -203,7 +203,7 @@ def load_for_check(source):
             ck.notes.append(f"{single} is pickle-based ({kind}, by content): scanned statically for what loading "
                             "it would import; it has no safetensors header")
             return ck
-    return load_checkpoint(source, strict=False)
+    return load_checkpoint(source, strict=False, variant=variant)
 
 
 def load_options(source, cli: CheckOptions | None = None) -> CheckOptions:
