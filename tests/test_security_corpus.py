@@ -191,7 +191,8 @@ def test_hub_pickle_scanned_by_range_reads(run_cli, monkeypatch, tmp_path, paylo
     doc = json.loads(out)
     rules = {f["rule"] for f in doc["findings"] if f["file"] == "pytorch_model.bin"}
     assert ("PK001" in rules) == fails and "PK005" not in rules, doc["findings"]
-    assert (code == 1) == fails
+    pk_errors = [f for f in doc["findings"] if f["rule"].startswith("PK") and f["severity"] == "error"]
+    assert bool(pk_errors) == fails and (code == 1 if fails else True)
     assert 0 < sent < 2 << 20, sent  # a few blocks out of 300 MB
     note = next(n for n in doc["notes"] if n.startswith("pytorch_model.bin:"))
     assert f"of {size:,} bytes read by range requests" in note
