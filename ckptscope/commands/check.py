@@ -44,6 +44,9 @@ def add_arguments(p) -> None:
     p.add_argument("--extend-select", type=_csv, default=[], metavar="RULE,...", help="rules to add to the set")
     p.add_argument("--ignore", type=_csv, default=[], metavar="RULE,...", help="rules not to run")
     p.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    p.add_argument("--allow-global", action="append", default=[], metavar="MODULE.NAME",
+                   help="accept this pickle global (repeatable; listed in the output as PK006); only the command "
+                        "line can do this, never the repository's settings")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument("--list-rules", action="store_true", help="print every rule and exit")
 
@@ -93,8 +96,7 @@ def run(args) -> int:
         return 0
     if not args.source:
         raise CkptError("SOURCE is required (a folder, .safetensors file or Hub repo id)")
-    from ..checkpoint import load_checkpoint
-    from ..checks import CheckOptions, load_options, run_checks
+    from ..checks import CheckOptions, load_for_check, load_options, run_checks
     from ..checks.registry import expand
     from ..sources import open_source
 
@@ -106,8 +108,9 @@ def run(args) -> int:
     source = open_source(args.source, revision=args.revision, token=args.token, offline=args.offline,
                          quiet=True)
     opts = load_options(source, CheckOptions(select=args.select, extend_select=args.extend_select,
-                                             ignore=args.ignore, strict=args.strict))
-    ck = load_checkpoint(source, strict=False, variant=args.variant)
+                                             ignore=args.ignore, strict=args.strict,
+                                             allow_globals=[g for a in args.allow_global for g in _csv(a)]))
+    ck = load_for_check(source, variant=args.variant)
     result = run_checks(ck, opts, source_name=args.source)
     if source.kind == "local":
         spec = os.path.normpath(args.source)

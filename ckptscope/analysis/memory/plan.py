@@ -94,16 +94,21 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         raise CkptError(f"{n_gpus} GPUs do not divide into tensor-parallel groups of {tp}", "--tp")
     replicas = n_gpus // tp if n_gpus else 1
 
-    prof = get_profile(o.engine)
+    gguf = getattr(ck, "gguf", None) is not None
+    prof = get_profile(o.engine or ("llama.cpp" if gguf else None))
     moe_dispatch = o.moe_dispatch or prof["moe_dispatch"]
-    assumptions.append(f"engine {prof['name']}" + (" (default; --engine vllm|sglang|llama.cpp for others)"
-                                                  if not o.engine else "") + f": {prof['title']}")
+    default_why = (" (default for a GGUF file; --engine for others)" if gguf else
+                   " (default; --engine vllm|sglang|llama.cpp for others)")
+    assumptions.append(f"engine {prof['name']}" + (default_why if not o.engine else "") + f": {prof['title']}")
     loaded, skipped = R.loaded_tensors(tensors, cfg, prof)
     rdt, rdt_why = runtime_dtype(prof, cfg, loaded, parse_dtype(o.dtype))
     if o.train:
         rdt, rdt_why = _train_dtype(o, rdt, rdt_why)
     explicit = parse_dtype(o.dtype) is not None
-    run_t = R.recast(loaded, cfg, rdt, dequantize=explicit)
+    # a GGUF file is loaded as stored (llama.cpp keeps each tensor's ggml type; --dtype re-expresses the floats)
+    run_t = loaded if gguf and not explicit else R.recast(loaded, cfg, rdt, dequantize=explicit)
+    if gguf and not explicit:
+        rdt_why += "; the GGUF's tensors are held in their stored ggml types"
     if explicit and any(t.dtype in R.FP8_CODES for t in loaded):
         assumptions.append(f"--dtype given: FP8 weights counted dequantized to {rdt} and their scales dropped (what "
                            "a model built from config.json or loaded with dequantize=True holds); leave --dtype "
