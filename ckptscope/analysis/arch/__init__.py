@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ...readers.config import ModelConfig
 from .engine import ExpectedTensor, PredictionError, build
-from .families import FAMILIES, module_for
+from .families import FAMILIES, module_for, resolve
 from .reconcile import ReconItem, Reconciliation, reconcile
 from .stage import active_parameters, report_stage, tokenizer_check
 
@@ -32,11 +32,33 @@ def supported_model_types() -> list[str]:
 
 
 def family_name(config: ModelConfig | None) -> str | None:
-    """The config's ``model_type`` when architecture rules exist for it, else None."""
+    """The family whose rules apply (dispatched on ``architectures``, then ``model_type``, then aliases), or None."""
     if config is None:
         return None
-    mt = config.model_type
-    return mt if mt in FAMILIES else None
+    return resolve(config.architectures, config.model_type)
+
+
+def with_defaults(config: ModelConfig, defaults: dict) -> ModelConfig:
+    """The config with transformers' defaults for the fields it leaves out (config.json files store only the
+    fields that differ from the class defaults). A field given under any of its aliases counts as given."""
+    if not defaults:
+        return config
+    from ...readers.config import ALIASES, from_dict
+
+    raw = config.raw
+    add = {}
+    for k, v in defaults.items():
+        names = next((a for a in ALIASES.values() if k in a), (k,))
+        if not any(n in raw for n in names) and not (config.text_key is None and any(n in config.full for n in names)):
+            add[k] = v
+    if not add:
+        return config
+    full = dict(config.full)
+    if config.text_key:
+        full[config.text_key] = {**add, **raw}
+    else:
+        full = {**add, **full}
+    return from_dict(full, config.file)
 
 
 def _family(config: ModelConfig):
@@ -70,17 +92,21 @@ def try_predict(config: ModelConfig, layout: dict | None = None) -> tuple[list[E
 
 
 def _try_predict(config, layout):
-    fam = _family(config) if config is not None else None
+    key = family_name(config) if config is not None else None
+    fam = module_for(key)
     if fam is None:
         what = config.architecture if config is not None else "a checkpoint without config.json"
         return None, f"no architecture rules for {what}"
-    lay = dict(getattr(fam, "default_layout", lambda c: {})(config))
-    if layout:
-        lay.update(layout)
     try:
-        return build(fam, config, lay), None
+        config = with_defaults(config, getattr(fam, "DEFAULTS", None) or {})
+        lay = dict(getattr(fam, "default_layout", lambda c: {})(config))
+        if layout:
+            lay.update(layout)
+        return build(fam, config, lay, key), None
     except PredictionError as e:
-        return None, f"{family_name(config)} rules cannot predict this config: {e}"
+        return None, f"{key} rules cannot predict this config: {e}"
+    except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as e:  # a malformed field
+        return None, f"{key} rules cannot predict this config: malformed field ({type(e).__name__}: {e})"
 
 
 def predict_inventory(config: ModelConfig, layout: dict | None = None) -> list[ExpectedTensor] | None:

@@ -33,7 +33,7 @@ def _ff(p, d):
 def tensors(d, layout):
     d.need("H", "L", "nh", "hd", "I", "V")
     inner = d.nh * d.hd
-    per_layer_rel = d.c.model_type == "umt5"  # UMT5 has a relative bias in every block
+    per_layer_rel = d.mt == "umt5"  # UMT5 has a relative bias in every block
     yield "shared.weight", (d.V, d.H), EMBEDDING, None
     for stack, n in (("encoder", d.L), ("decoder", d.c.num_decoder_layers or d.L)):
         for i in range(n):
