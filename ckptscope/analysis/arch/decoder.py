@@ -38,6 +38,7 @@ class Spec:
     qk_norm_on: object = True
     qk_names: tuple[str, str] = ("q_norm", "k_norm")
     o_name: str = "o_proj"
+    q_gate: bool = False  #: q_proj also produces an output gate (Qwen3-Next): 2 x heads x head_dim rows
     # feed-forward
     mlp: str = "glu"  #: glu (gate/up/down) | fused (gate_up_proj/down_proj) | fc (c_fc/c_proj) | updown
     mlp_name: str = "mlp"
@@ -59,7 +60,10 @@ class Spec:
     expert_names: tuple[str, str, str] = ("gate_proj", "up_proj", "down_proj")
     moe_inter: str = "moe_intermediate_size"
     hybrid: bool = False  #: layers may be recurrent mixers (schedule.mixer_kinds)
-    recurrent: str | None = None  #: the recurrent mixer kind (mixers.py): gated_deltanet, mamba, mamba2, lightning
+    recurrent: str | None = None  #: the recurrent mixer kind (mixers.py): gated_deltanet, mamba, mamba2
+    mixer_name: str | None = None  #: module name of the recurrent mixer (default: mixers.py's)
+    mamba_norms: bool = False  #: Jamba's dt/B/C layernorms inside the Mamba mixer
+    mamba_rms_norm: bool = True  #: Mamba-2 gated norm present unless the config says mamba_rms_norm false
     extra: object = None  #: optional callable(d, layout) yielding extra tensors after the stack (MTP, towers)
 
 
@@ -88,7 +92,7 @@ def attention(p: str, d, s: Spec, comp=ATTENTION, nrm=NORM):
     if s.qkv == "fused":
         yield from linear(a + ".qkv_proj", q + 2 * kv, H, comp, qb)
     else:
-        yield from linear(a + ".q_proj", q, H, comp, qb)
+        yield from linear(a + ".q_proj", 2 * q if s.q_gate else q, H, comp, qb)
         yield from linear(a + ".k_proj", kv, H, comp, qb)
         yield from linear(a + ".v_proj", kv, H, comp, qb)
     yield from linear(f"{a}.{s.o_name}", H, q, comp, ob)

@@ -20,7 +20,7 @@ ATTENTION_TYPES = {"full_attention", "sliding_attention", "chunked_attention", "
                    "sliding", "full", "global_attention", "local_attention", "hybrid"}
 PATTERN = {"M": ("mamba2", "none"), "*": ("attention", "none"), "-": ("none", "dense"), "E": ("none", "moe"),
            "mamba": ("mamba2", "none"), "attention": ("attention", "none"), "mlp": ("none", "dense"),
-           "moe": ("none", "moe")}
+           "moe": ("none", "moe"), "linear_attention": ("mamba2", "none"), "full_attention": ("attention", "none")}
 
 
 def _ints(v) -> list[int] | None:
@@ -71,6 +71,9 @@ def mixer_kinds(d, recurrent: str = "linear_attention") -> list[str]:
             t = str(t)
             out.append("attention" if t in ATTENTION_TYPES else recurrent)
         return out + ["attention"] * (L - len(out))
+    fai = g("full_attention_interval")  # Qwen3-Next before layer_types: every fai-th layer is attention
+    if isinstance(fai, int) and not isinstance(fai, bool) and fai > 0:
+        return ["attention" if (i + 1) % fai == 0 else recurrent for i in range(L)]
     per = g("attn_layer_period")
     if isinstance(per, int) and per > 0:
         off = int(g("attn_layer_offset") or 0)
