@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from ...readers.config import ModelConfig
 from .engine import ExpectedTensor, PredictionError, build
+from .fallback import estimate_inventory
 from .families import FAMILIES, module_for, resolve
 from .reconcile import ReconItem, Reconciliation, reconcile
 from .stage import active_parameters, report_stage, tokenizer_check
 
-__all__ = ["ExpectedTensor", "PredictionError", "ReconItem", "Reconciliation", "active_parameters",
+__all__ = ["ExpectedTensor", "PredictionError", "estimate_inventory", "layer_kinds", "ReconItem", "Reconciliation", "active_parameters",
            "family_name", "infer_layout", "predict_inventory", "reconcile", "report_stage", "supported_model_types",
            "tokenizer_check", "try_predict"]
 
@@ -117,3 +118,55 @@ def predict_inventory(config: ModelConfig, layout: dict | None = None) -> list[E
     for DeepSeek without its MTP layer, ``{"prefix": True}`` for GPT-2 saved by modern transformers.
     """
     return try_predict(config, layout)[0]
+
+
+def layer_kinds(config: ModelConfig | None) -> dict | None:
+    """Per-layer facts for the memory planner, from the family rules (None without rules or config):
+
+    ``{"family", "layers": [kind per decoder layer], "counts": {kind: n}, "state": {kind: {...shapes}}}``, where a
+    kind is ``attention`` (keeps K/V per token), ``mamba`` / ``mamba2`` / ``gated_deltanet`` (a recurrent state of
+    fixed size per sequence: ``state[kind]`` gives the conv and ssm/recurrent shapes in elements),
+    ``attention+mamba2`` (Falcon-H1: both in one layer) or ``none`` (no token mixer: Nemotron-H MLP/MoE blocks,
+    DeciLM no-op or linear-replaced attention).
+    """
+    key = family_name(config)
+    fam = module_for(key)
+    if fam is None:
+        return None
+    from .engine import Dims
+    from .mixers import state_shapes
+    from .schedule import block_pattern, mixer_kinds
+
+    c = with_defaults(config, getattr(fam, "DEFAULTS", None) or {})
+    d = Dims(c, getattr(fam, "TIE_DEFAULT", False), key)
+    L = d.L if isinstance(d.L, int) and 0 < d.L <= 100_000 else 0
+    spec = getattr(fam, "spec", None)
+    if key == "nemotron_h":
+        plan = block_pattern(d) or []
+        kinds = [m if m != "none" else "none" for m, _ in plan[:100_000]]
+    elif key == "falcon_h1":
+        kinds = ["attention+mamba2"] * L
+    elif key in ("mamba", "mamba2"):
+        kinds = [key] * L
+    elif key == "granitemoehybrid":
+        kinds = mixer_kinds(d, "mamba2") if L else []
+    elif key == "nemotron-nas":
+        blocks = c.get("block_configs") if isinstance(c.get("block_configs"), list) else []
+        kinds = ["none" if (b.get("attention") or {}).get("no_op") or (b.get("attention") or {}).get(
+            "replace_with_linear") else "attention" for b in blocks[:100_000] if isinstance(b, dict)]
+    elif spec is not None and getattr(spec, "hybrid", False) and L:
+        kinds = mixer_kinds(d, spec.recurrent)
+    else:
+        kinds = ["attention"] * L
+    counts: dict[str, int] = {}
+    for k in kinds:
+        counts[k] = counts.get(k, 0) + 1
+    state = {}
+    for k in counts:
+        base = k.split("+")[-1]
+        if base in ("mamba", "mamba2", "gated_deltanet"):
+            try:
+                state[base] = state_shapes(d, base)
+            except PredictionError:
+                pass
+    return {"family": key, "layers": kinds, "counts": counts, "state": state}

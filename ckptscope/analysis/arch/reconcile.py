@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -16,6 +17,7 @@ class ReconItem:
     actual_shape: tuple[int, ...] | None = None
     expected_dtype: str | None = None
     actual_dtype: str | None = None
+    quirk: str | None = None  #: the known checkpoint quirk that explains an unexpected tensor
 
     def to_dict(self) -> dict:
         d = {"status": self.status, "name": self.name}
@@ -25,6 +27,8 @@ class ReconItem:
         if self.actual_shape is not None:
             d["actual_shape"] = list(self.actual_shape)
             d["actual_dtype"] = self.actual_dtype
+        if self.quirk:
+            d["quirk"] = self.quirk
         return d
 
     def describe(self) -> str:
@@ -37,18 +41,53 @@ class ReconItem:
         return f"{self.name}: expected {e}, headers have {a}"
 
 
+#: Known checkpoint quirks a config.json cannot show: (kind, test on an unexpected tensor name, explanation)
+QUIRKS = (
+    ("stored_tied_head", re.compile(r"^(?:language_model\.)?(lm_head|output|embed_out)\.weight$"),
+     "the head is stored although config.json says the embeddings are tied (loaders tie it and ignore the copy)"),
+    ("persisted_buffer", re.compile(r"(rotary_emb\.inv_freq|\.inv_freq|position_ids|\.attn\.(masked_)?bias)$"),
+     "a buffer (rotary inv_freq, position ids, causal mask) saved by an older transformers; not a parameter"),
+    ("scale_tensors", re.compile(r"(_scale_inv|_scale|_scales|\.scales|\.qzeros|\.g_idx|\.absmax|zero_point)$"),
+     "quantization scale / zero-point tensors the config's quantization_config does not describe"),
+)
+
+
+def _quirks(items) -> list[dict]:
+    out: dict[str, dict] = {}
+    for it in items:
+        if it.status != "unexpected":
+            continue
+        for kind, pat, why in QUIRKS:
+            if pat.search(it.name):
+                q = out.setdefault(kind, {"kind": kind, "explanation": why, "count": 0, "examples": []})
+                q["count"] += 1
+                if len(q["examples"]) < 3:
+                    q["examples"].append(it.name)
+                it.quirk = kind
+                break
+    return list(out.values())
+
+
 @dataclass
 class Reconciliation:
     items: list[ReconItem]
     counts: dict[str, int] = field(default_factory=dict)
     exact: bool = False
+    quirks: list[dict] = field(default_factory=list)  #: unexpected tensors explained by a known checkpoint quirk
+
+    @property
+    def exact_but_quirks(self) -> bool:
+        """Every tensor matches, apart from unexpected tensors that are all known quirks."""
+        return not self.exact and all(i.status == "exact" or (i.status == "unexpected" and i.quirk)
+                                      for i in self.items)
 
     def problems(self) -> list[ReconItem]:
         return [i for i in self.items if i.status != "exact"]
 
     def to_dict(self, limit: int = 50) -> dict:
         probs = self.problems()
-        return {"exact": self.exact, "counts": dict(self.counts),
+        return {"exact": self.exact, "counts": dict(self.counts), "quirks": self.quirks,
+                "exact_but_quirks": self.exact_but_quirks,
                 "differences": [p.to_dict() for p in probs[:limit]],
                 "differences_omitted": max(0, len(probs) - limit)}
 
@@ -81,4 +120,4 @@ def reconcile(expected: Iterable, actual: Iterable) -> Reconciliation:
     for it in items:
         counts[it.status] += 1
     exact = bool(items) and counts["exact"] == len(items)
-    return Reconciliation(items, counts, exact)
+    return Reconciliation(items, counts, exact, _quirks(items) if not exact else [])
