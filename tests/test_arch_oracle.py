@@ -40,6 +40,9 @@ TRANSFORMERS5 = {
     "bert": {"position_ids": False},
     "deepseek_v3": {"mtp": False},
     "deepseek_v2": {"mtp": False},
+    "glm4_moe": {"mtp": False},  # GLM-4.5's Hub checkpoints carry the DeepSeek-style MTP layer; transformers not
+    "qwen3_next": {"mtp": False},
+    "mimo": {"mtp": False},
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..classify import ATTENTION, EMBEDDING, EXPERTS, LM_HEAD, MLP, NORM, OTHER, ROUTER, SHARED
+from ..classify import ATTENTION, EMBEDDING, EXPERTS, LM_HEAD, MLP, MTP, NORM, OTHER, ROUTER, SHARED
 from .engine import PredictionError, glu_mlp, linear, norm
 from .schedule import layer_plan
 
@@ -64,7 +64,9 @@ class Spec:
     mixer_name: str | None = None  #: module name of the recurrent mixer (default: mixers.py's)
     mamba_norms: bool = False  #: Jamba's dt/B/C layernorms inside the Mamba mixer
     mamba_rms_norm: bool = True  #: Mamba-2 gated norm present unless the config says mamba_rms_norm false
-    extra: object = None  #: optional callable(d, layout) yielding extra tensors after the stack (MTP, towers)
+    extra: object = None  #: optional callable(d, s, layout) yielding extra tensors after the stack (MTP)
+    mtp: str | None = None  #: MTP layers real checkpoints carry (transformers does not build them): "deepseek"
+    #: (model.layers.<L+k>: embed_tokens, enorm, hnorm, eh_proj, a decoder layer, shared_head) | "qwen3_next" (mtp.*)
 
 
 def opt(d, v) -> bool:
@@ -195,8 +197,49 @@ def tensors(s: Spec, d, layout):
     yield from norm(f"{s.root}{s.final_norm}", d.H, NORM, opt(d, s.norm_bias))
     if not d.tied:
         yield from linear("lm_head", d.V, d.H, LM_HEAD, opt(d, s.head_bias), kind=None)
+    if s.mtp and layout.get("mtp", True):
+        yield from mtp_layers(s, d)
     if s.extra is not None:
-        yield from s.extra(d, layout)
+        yield from s.extra(d, s, layout)
+
+
+def _as_mtp(gen):
+    from ..classify import MTP, QUANT
+
+    for name, shape, comp, kind in gen:
+        yield name, shape, comp if comp == QUANT else MTP, kind
+
+
+def mtp_count(d, s) -> int:
+    n = d.get("mtp_num_hidden_layers") if s.mtp == "qwen3_next" else d.get("num_nextn_predict_layers")
+    return n if isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 64 else 0
+
+
+def mtp_layers(s: Spec, d):
+    """The multi-token-prediction layers Hub checkpoints store after the main stack."""
+    n = mtp_count(d, s)
+    H, V = d.H, d.V
+    if s.mtp == "qwen3_next":  # Qwen3-Next: mtp.fc (H x 2H), two pre-norms, full-attention MoE layer(s), norm
+        if not n:
+            return
+        yield from _as_mtp(linear("mtp.fc", H, 2 * H, MTP))
+        yield from _as_mtp(norm("mtp.pre_fc_norm_embedding", H, NORM))
+        yield from _as_mtp(norm("mtp.pre_fc_norm_hidden", H, NORM))
+        ms = Spec(s.model_types, root="mtp.", qk_norm=s.qk_norm, q_gate=s.q_gate, moe=s.moe, shared=s.shared,
+                  shared_inter=s.shared_inter)
+        for k in range(n):
+            yield from _as_mtp(decoder_layer(d, ms, k, "attention", "moe" if d.E else "dense", {}))
+        yield from _as_mtp(norm("mtp.norm", H, NORM))
+        return
+    for k in range(d.L, d.L + n):  # DeepSeek-V3 layout (GLM-4.5 uses it too)
+        p = f"{s.root}{s.layers}.{k}"
+        yield p + ".embed_tokens.weight", (V, H), MTP, None
+        yield from _as_mtp(norm(p + ".enorm", H, NORM))
+        yield from _as_mtp(norm(p + ".hnorm", H, NORM))
+        yield p + ".eh_proj.weight", (H, 2 * H), MTP, None
+        yield from _as_mtp(decoder_layer(d, s, k, "attention", "moe" if s.moe and d.E else "dense", {}))
+        yield from _as_mtp(norm(p + ".shared_head.norm", H, NORM))
+        yield p + ".shared_head.head.weight", (V, H), MTP, None
 
 
 class SpecFamily:
@@ -218,6 +261,18 @@ class SpecFamily:
 
     def tensors(self, d, layout):
         return tensors(self.spec, d, layout)
+
+    def default_layout(self, c) -> dict:
+        return {"mtp": True} if self.spec.mtp else {}
+
+    def layout_from_names(self, c, names) -> dict:
+        s = self.spec
+        if not s.mtp:
+            return {}
+        if s.mtp == "qwen3_next":
+            return {"mtp": any(n.startswith("mtp.") for n in names)}
+        L = c.num_hidden_layers
+        return {"mtp": any(n.startswith(f"{s.root}{s.layers}.{L}.") for n in names)}
 
 
 __all__ = ["Spec", "SpecFamily", "attention", "dense_mlp", "moe_block", "opt", "OTHER"]

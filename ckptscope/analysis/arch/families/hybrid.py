@@ -16,7 +16,7 @@ TF = "transformers 5.23 meta-device build (fixtures/oracle/transformers__{})"
 
 QWEN3_NEXT = Spec(("qwen3_next",), ("Qwen3NextForCausalLM",), TF.format("qwen3_next"), qk_norm="head", q_gate=True,
                   moe="experts", shared="shared_expert", shared_inter="shared_expert_intermediate_size",
-                  hybrid=True, recurrent="gated_deltanet")
+                  hybrid=True, recurrent="gated_deltanet", mtp="qwen3_next")
 JAMBA = Spec(("jamba",), ("JambaForCausalLM",), TF.format("jamba"), final_norm="final_layernorm",
              mlp_name="feed_forward", moe="experts", router="router", moe_inter="intermediate_size",
              norms=("input_layernorm", "pre_ff_layernorm"), hybrid=True, recurrent="mamba", mamba_norms=True)
