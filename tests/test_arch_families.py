@@ -109,3 +109,19 @@ def test_towers_are_their_own_component(name):
     assert "vision_tower" in comps
     vis = [t for t in inv if t.component == "vision_tower"]
     assert all(("vision" in t.name or "visual" in t.name or "multi_modal_projector" in t.name) for t in vis)
+
+
+def test_stablelm2_per_head_norms_and_parallel_residual_against_meta_build():
+    """StableLM 2 12B's options (qk_layernorm, use_parallel_residual, use_qkv_bias) on a small config, held
+    against transformers' own meta-device build (skipped without torch)."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    kw = dict(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=8,
+              num_key_value_heads=2, vocab_size=1000, qk_layernorm=True, use_parallel_residual=True,
+              use_qkv_bias=True)
+    with torch.device("meta"):
+        model = transformers.StableLmForCausalLM(transformers.StableLmConfig(**kw))
+    want = {n: tuple(t.shape) for n, t in model.state_dict().items()}
+    got = {t.name: t.shape for t in predict_inventory(from_dict({"architectures": ["StableLmForCausalLM"],
+                                                                 "model_type": "stablelm", **kw}))}
+    assert got == want

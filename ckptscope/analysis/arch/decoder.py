@@ -47,6 +47,7 @@ class Spec:
     # norms: names of the per-layer norms (width hidden_size), and whether they carry a bias
     norms: tuple[str, ...] = ("input_layernorm", "post_attention_layernorm")
     norm_bias: object = False
+    parallel_norms: tuple[str, ...] | None = None  #: the norms when ``use_parallel_residual`` is true
     # MoE (None: dense family)
     moe: str | None = None  #: experts (mlp.experts.j.*, mlp.gate) | mixtral (block_sparse_moe w1/w2/w3) |
     #: fused (experts.gate_up_proj/down_proj 3-D) | llama4
@@ -103,6 +104,11 @@ def attention(p: str, d, s: Spec, comp=ATTENTION, nrm=NORM):
         if s.qk_norm == "head":
             yield from norm(f"{a}.{qn}", d.hd, nrm)
             yield from norm(f"{a}.{kn}", d.hd, nrm)
+        elif s.qk_norm == "perhead":  # StableLM 2: one LayerNorm (no bias) per head
+            for h in range(d.nh):
+                yield f"{a}.q_layernorm.norms.{h}.weight", (d.hd,), nrm, None
+            for h in range(d.kv):
+                yield f"{a}.k_layernorm.norms.{h}.weight", (d.hd,), nrm, None
         elif s.qk_norm == "full":
             yield from norm(f"{a}.{qn}", q, nrm)
             yield from norm(f"{a}.{kn}", kv, nrm)
@@ -183,7 +189,7 @@ def decoder_layer(d, s: Spec, i: int, mixer: str, ffn: str, layout):
     elif ffn == "dense":
         yield from dense_mlp(p, d, s, _int(d, s.dense_inter, d.I))
     nb = opt(d, s.norm_bias)
-    for n in s.norms:
+    for n in (s.parallel_norms if s.parallel_norms is not None and d.get("use_parallel_residual") else s.norms):
         yield from norm(f"{p}.{n}", d.H, NORM, nb)
 
 

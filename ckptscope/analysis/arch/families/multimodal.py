@@ -51,7 +51,11 @@ class Multimodal:
         td.tied = top if isinstance(top, bool) else inner if isinstance(inner, bool) else self.TIE_DEFAULT
         d.tied = td.tied
         vraw = c.vision_config
-        yield from self.vision(vraw)
+        alt = layout.get("vision_prefix")
+        for name, shape, comp, kind in self.vision(vraw):
+            if alt and name.startswith(alt[0]):
+                name = alt[1] + name[len(alt[0]):]
+            yield name, shape, comp, kind
         if self.projector:
             yield from self.projector(vraw, td)
         tp, hp = self.text_prefix, self.head_prefix
@@ -61,6 +65,13 @@ class Multimodal:
             elif name.startswith("lm_head"):
                 name = hp + name
             yield name, shape, comp, kind
+
+
+def _gemma3_layout(c, names) -> dict:
+    """Gemma 3 checkpoints saved by transformers 4.x name the SigLIP tower ``vision_tower.vision_model.*``."""
+    if any(n.startswith("vision_tower.vision_model.") for n in names):
+        return {"vision_prefix": ("vision_tower.", "vision_tower.vision_model.")}
+    return {}
 
 
 def _merge(c):
@@ -95,6 +106,8 @@ class _Mistral3(Multimodal):
         self.projector = lambda v, td: towers.mistral3_projector("multi_modal_projector.", v, td.H, _merge(c), bias)
         yield from super().tensors(d, layout)
 
+
+FAMILY_LIST[1].layout_from_names = _gemma3_layout
 
 FAMILY_LIST.append(_Mistral3("mistral3", "Mistral3ForConditionalGeneration", "mistral", "mistral3", "language_model.model.",
                              "language_model.", lambda v: towers.pixtral("vision_tower.", v)))
