@@ -60,6 +60,8 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
     ``strict`` raises the first header/index problem (inspect); otherwise problems are collected (check).
     """
     files = source.list_files()
+    if not strict and hasattr(source, "fetch_index"):
+        source.fetch_index = True  # collect mode (check) holds the repo's own index file against the shards
     ck = Checkpoint(source=source, files=files)
     single = source.weights_only_file()
 

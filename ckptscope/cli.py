@@ -19,6 +19,8 @@ COMMANDS = {
     "explain": ("ckptscope.commands.explain", "each config.json field in plain words, with what it implies for this model"),
     "snapshot": ("ckptscope.commands.snapshot", "save a checkpoint's metadata to one small file for offline use"),
     "check": ("ckptscope.commands.check", "CI checks for a model repository: exit 1 when an error rule fires"),
+    "diff": ("ckptscope.commands.diff", "what changed between two checkpoints: tensors, totals, config, tokenizer"),
+    "scan": ("ckptscope.commands.scan", "inspect and check many Hub repos at once (an org, a list, a search): JSONL"),
 }
 
 

@@ -7,10 +7,12 @@ It answers the calls ``huggingface_hub`` makes, with the headers it relies on:
 - ``HEAD``/``GET /{repo}/resolve/{rev}/{path}`` with ``Range`` (206 + ``Content-Range``), ``X-Repo-Commit``,
   ``ETag`` / ``X-Linked-Etag`` / ``X-Linked-Size`` for LFS files, ``Accept-Ranges``
 - ``GET /api/models/{repo}/safetensors-metadata/{index}`` (every shard header in one response; can be switched off)
+- ``GET /api/models?author=&search=&expand=sha`` (the models listing, paged with a ``Link`` header)
 - errors the way the Hub sends them: ``X-Error-Code`` RepoNotFound (401/404), GatedRepo (401/403),
   RevisionNotFound (404), EntryNotFound (404)
 
-Faults for the tests: added latency per request, a list of statuses to answer before succeeding (429/5xx), a
+Faults for the tests: added latency per request, a list of statuses to answer before succeeding (429/5xx, with a
+chosen Retry-After), a
 connection dropped after N body bytes, a server that ignores ``Range`` (and streams the whole file), a server that
 answers a different range than asked. Files are virtual sparse files: a real prefix (the header, or the whole small
 file) followed by zeros up to the real size; nothing that large is ever held in memory.
@@ -237,6 +239,8 @@ class Faults:
     ignore_range: bool = False  #: answer 200 with the whole file to ranged GETs
     wrong_range: bool = False  #: answer 206 for a range that starts elsewhere
     sharded_metadata: bool = True  #: serve /api/models/{repo}/safetensors-metadata/{index}
+    retry_after: str = "0"  #: the Retry-After header sent with a 429 from ``statuses``
+    list_page_size: int = 1000  #: models per page of the /api/models listing (the Hub's page is 1000)
 
 
 class HubStub:
@@ -246,7 +250,7 @@ class HubStub:
         self.repos: dict[str, StubRepo] = {}
         self.faults = Faults()
         self.token = token
-        self._log: list[dict] = []  #: one entry per request: method, path, range, status, sent (body bytes)
+        self._log: list[dict] = []  #: one entry per request: method, path, range, status, sent (body bytes), t
         self._inflight = 0  #: requests whose handler has not logged yet
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -292,6 +296,7 @@ class HubStub:
             self._inflight += 1
 
     def record(self, **ent) -> None:
+        ent.setdefault("t", time.monotonic())  #: when the response was sent (monotonic seconds)
         with self._lock:
             self._log.append(ent)
             self._inflight = max(0, self._inflight - 1)
@@ -406,7 +411,9 @@ class _Handler(BaseHTTPRequestHandler):
         status = hub.pop_status(path)
         if status is not None:
             return self._error(status, None, f"stub fault {status}", head=head,
-                               extra={"Retry-After": "0"} if status == 429 else None)
+                               extra={"Retry-After": hub.faults.retry_after} if status == 429 else None)
+        if re.match(r"^/api/models/?$", path):
+            return self._list_models(parse_qs(parts.query), head)
         m = re.match(r"^/api/models/([^/]+)/([^/]+)(?:/revision/(.+))?$", path)
         if m:
             return self._model_info(m.group(1), m.group(2), m.group(3), parse_qs(parts.query), head)
@@ -444,6 +451,42 @@ class _Handler(BaseHTTPRequestHandler):
                 "gated": "manual" if repo.gated else False, "disabled": False, "tags": [], "siblings": siblings,
                 "lastModified": "2024-12-26T00:00:00.000Z", "createdAt": "2024-12-25T00:00:00.000Z"}
         self._send(200, json.dumps(body).encode(), head=head)
+
+    def _list_models(self, query, head) -> None:
+        """``GET /api/models?author=&search=&expand=sha&limit=`` as the Hub answers it: a JSON list of model
+        entries (``id``, ``_id``, ``modelId``, and each ``expand`` field asked), pages joined by a ``Link:
+        <...>; rel="next"`` header (``cursor`` = offset). Private repos are listed only with the token."""
+        author = (query.get("author") or [None])[0]
+        search = (query.get("search") or [None])[0]
+        expand = query.get("expand") or []
+        limit = int((query.get("limit") or [0])[0] or 0)
+        start = int((query.get("cursor") or [0])[0] or 0)
+        ids = sorted(r for r, repo in self.hub.repos.items()
+                     if (author is None or r.split("/")[0] == author)
+                     and (search is None or search.lower() in r.lower())
+                     and (not repo.private or self._authorized()))
+        if limit:
+            ids = ids[:limit]
+        page = ids[start:start + self.hub.faults.list_page_size]
+        body = []
+        for rid in page:
+            repo = self.hub.repos[rid]
+            ent = {"_id": hashlib.sha1(rid.encode()).hexdigest()[:24], "id": rid, "modelId": rid}
+            if "sha" in expand:
+                ent["sha"] = repo.sha
+            if "private" in expand:
+                ent["private"] = repo.private
+            if "gated" in expand:
+                ent["gated"] = "manual" if repo.gated else False
+            body.append(ent)
+        hdrs = {}
+        nxt = start + len(page)
+        if nxt < len(ids):
+            q = [(k, v) for k, vs in query.items() if k != "cursor" for v in vs] + [("cursor", str(nxt))]
+            from urllib.parse import urlencode
+
+            hdrs["Link"] = f'<{self.hub.url}/api/models?{urlencode(q)}>; rel="next"'
+        self._send(200, json.dumps(body).encode(), hdrs, head=head)
 
     def _refs(self, org, name) -> None:
         repo = self._repo(org, name)

@@ -102,6 +102,24 @@ def test_sharded_metadata_endpoint_one_request(hub):
     assert r.source["requests"] == hub.requests  # the source counts what the server saw
 
 
+def test_endpoint_answer_spares_the_index_download(hub):
+    """inspect takes the shard list from the sharded-metadata answer: the index file is not fetched; the totals
+    are still those of the real index (its metadata.total_size came with the answer)."""
+    r = report(LLAMA70_ID, quiet=True, tokenizer=False)
+    assert r.bytes["index_total_size"] == LLAMA70_TOTAL
+    assert not any("/resolve/" in e["path"] and e["path"].endswith(".index.json") for e in hub.log)
+    assert any("not downloaded" in n for n in r.notes)
+
+
+def test_check_reads_the_index_file_itself(hub, tmp_path):
+    from ckptscope.checkpoint import load_checkpoint
+    from ckptscope.sources.hub import HubSource
+
+    ck = load_checkpoint(HubSource.open(LLAMA70_ID), strict=False, tokenizer=False)
+    assert ck.index is not None and len(ck.index.weight_map) == sum(len(h.tensors) for h in ck.headers)
+    assert any("/resolve/" in e["path"] and e["path"].endswith(".index.json") for e in hub.log)
+
+
 def test_ranged_reads_sized_to_headers(hub):
     hub.faults.sharded_metadata = False
     r = report(LLAMA70_ID, quiet=True, tokenizer=False)

@@ -56,44 +56,52 @@ def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None) -> dict
     pack_cache: dict[tuple[str, str], int] = {}
     packed = 0
     mtp_start = config.num_hidden_layers if config and config.num_nextn_predict_layers else None
+    sizes: dict[tuple, int] = {}  #: (dtype, shape) -> elements, computed once per distinct shape
+    prod = math.prod
     for t in tensors:
         count += 1
-        numel = math.prod(t.shape)
+        dt, shape, name = t.dtype, t.shape, t.name
+        numel = sizes.get((dt, shape))
+        if numel is None:
+            numel = sizes[(dt, shape)] = prod(shape)
         nb = t.nbytes
-        pl = classify(t.name, config, mtp_start)
-        key = (t.name[t.name.rfind("."):], t.dtype)
+        pl = classify(name, config, mtp_start)
+        key = (name[name.rfind("."):], dt)
         f = pack_cache.get(key)
         if f is None:
-            f = pack_cache[key] = packing_factor(t.name, t.dtype, config)
+            f = pack_cache[key] = packing_factor(name, dt, config)
         params = numel * f
         if f != 1:
             packed += params
-        e_dtype[t.dtype] += numel
-        p_dtype[t.dtype] += params
-        b_dtype[t.dtype] += nb
-        count_dtype[t.dtype] += 1
+        e_dtype[dt] += numel
+        p_dtype[dt] += params
+        b_dtype[dt] += nb
+        count_dtype[dt] += 1
         comp = pl.component
         p_comp[comp] += params
         b_comp[comp] += nb
         if pl.is_mtp:
             if comp != QUANT:
                 mtp_params += params
-                mtp_comp[_mtp_sub(t.name)] += params
+                mtp_comp[_mtp_sub(name)] += params
+        layer = pl.layer
         if comp == EXPERTS and not pl.is_mtp:
-            routed_by_layer[pl.layer or "?"] += params
+            routed_by_layer[layer or "?"] += params
             if pl.expert is not None:
-                experts_seen[pl.layer or "?"].add(pl.expert)
-        if pl.layer is not None:
-            L = layers.setdefault(pl.layer, {"layer": pl.layer, "parameters": 0, "bytes": 0, "tensors": 0,
-                                             "components": defaultdict(int), "mtp": pl.is_mtp})
+                experts_seen[layer or "?"].add(pl.expert)
+        if layer is not None:
+            L = layers.get(layer)
+            if L is None:
+                L = layers[layer] = {"layer": layer, "parameters": 0, "bytes": 0, "tensors": 0,
+                                     "components": defaultdict(int), "mtp": pl.is_mtp}
             L["parameters"] += params
             L["bytes"] += nb
             L["tensors"] += 1
             L["components"][comp] += params
         if len(largest) < 10:
-            heapq.heappush(largest, (nb, t.name, t.dtype, tuple(t.shape)))
+            heapq.heappush(largest, (nb, name, dt, tuple(shape)))
         elif nb > largest[0][0]:
-            heapq.heapreplace(largest, (nb, t.name, t.dtype, tuple(t.shape)))
+            heapq.heapreplace(largest, (nb, name, dt, tuple(shape)))
 
     total = sum(p_dtype.values())
     quant = p_comp.get(QUANT, 0)

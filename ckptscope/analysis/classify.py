@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from ..readers.config import ModelConfig
 
@@ -92,9 +91,16 @@ _LAYER_T = re.compile(r"(?:^|\.)(?:(encoder|decoder)\.)?(?:layers|layer|h|blocks
 _EXPERT_T = re.compile(r"\.experts\.#\.")
 
 
-@lru_cache(maxsize=8192)
+_TEMPLATES: dict[str, tuple] = {}  #: name with its numbers as "#" -> what the name pattern alone decides
+
+
 def _template(tmpl: str) -> tuple[str, int | None, str | None, int | None, bool]:
-    """(component, slot of the layer number, encoder/decoder stack, slot of the expert number, MTP by name)."""
+    """(component, slot of the layer number, encoder/decoder stack, slot of the expert number, MTP by name) of a
+    name pattern. Computed once per pattern: a checkpoint has thousands of tensors per pattern, so the regex
+    tables run a few hundred times, not once per tensor."""
+    got = _TEMPLATES.get(tmpl)
+    if got is not None:
+        return got
     layer_slot = expert_slot = stack = None
     m = _LAYER_T.search(tmpl)
     if m:
@@ -103,7 +109,10 @@ def _template(tmpl: str) -> tuple[str, int | None, str | None, int | None, bool]
     e = _EXPERT_T.search(tmpl)
     if e:
         expert_slot = tmpl.count("#", 0, e.end() - 1) - 1
-    return component_of(tmpl), layer_slot, stack, expert_slot, bool(MTP_PAT.search(tmpl))
+    if len(_TEMPLATES) > 100_000:
+        _TEMPLATES.clear()
+    got = _TEMPLATES[tmpl] = (component_of(tmpl), layer_slot, stack, expert_slot, bool(MTP_PAT.search(tmpl)))
+    return got
 
 
 _MEMO: dict[str, Placement] = {}  #: name -> placement before the MTP rule (which depends on the config)
@@ -136,18 +145,38 @@ def layer_of(name: str) -> str | None:
     return classify(name).layer
 
 
+_PLACEMENTS: dict[tuple, Placement] = {}  #: (pattern facts, layer part, expert part) -> shared Placement
+
+
+_SPLIT = re.compile(r"\.(\d+)(?=\.|$)")  #: one pass: the pattern's pieces and the numbers between them
+
+
 def _classify(name: str) -> Placement:
-    nums = _NUM.findall(name)
-    comp, layer_slot, stack, expert_slot, mtp_name = _template(_NUM.sub("#", name) if nums else name)
-    layer = layer_num = expert = None
-    if layer_slot is not None:
-        layer_num = int(nums[layer_slot])
-        layer = f"{stack}.{layer_num}" if stack else str(layer_num)
-    if expert_slot is not None:
-        expert = int(nums[expert_slot])
-    if mtp_name and comp != QUANT:
-        comp = MTP
-    return Placement(comp, layer, layer_num, expert, mtp_name)
+    if name[:1].isdigit():  # a leading number ("0.weight"): the general (slower) pattern
+        nums = _NUM.findall(name)
+        tmpl = _NUM.sub("#", name)
+    else:
+        pieces = _SPLIT.split(name)
+        nums = pieces[1::2]
+        tmpl = ".#".join(pieces[::2]) if nums else name
+    t = _template(tmpl)
+    comp, layer_slot, stack, expert_slot, mtp_name = t
+    lp = nums[layer_slot] if layer_slot is not None else None
+    ep = nums[expert_slot] if expert_slot is not None else None
+    key = (t, lp, ep)
+    pl = _PLACEMENTS.get(key)
+    if pl is None:
+        layer = layer_num = expert = None
+        if lp is not None:
+            layer_num = int(lp)
+            layer = f"{stack}.{layer_num}" if stack else str(layer_num)
+        if ep is not None:
+            expert = int(ep)
+        if len(_PLACEMENTS) > _MEMO_MAX:
+            _PLACEMENTS.clear()
+        pl = _PLACEMENTS[key] = Placement(MTP if (mtp_name and comp != QUANT) else comp, layer, layer_num, expert,
+                                          mtp_name)
+    return pl
 
 
 def component_of(name: str) -> str:

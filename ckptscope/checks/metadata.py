@@ -49,6 +49,24 @@ def run(ctx) -> None:
             f = p.file.rsplit("/", 1)[-1] if p.file else "tokenizer.json"
             if f not in lfs and not any(r[0] == "MD001" and r[2] == f for r in ctx.raw):
                 ctx.add("MD001", f"{f} {p.message}", f)
+    _verify_tokenizer_json(ctx, lfs)
     if not ctx.single and "config.json" not in files and (ctx.ck.headers or index_files(files)):
         ctx.add("MD003", "safetensors weights but no config.json: transformers cannot load this repository",
                 None)
+
+
+def _verify_tokenizer_json(ctx, lfs) -> None:
+    """MD001 when the tokenizers library itself rejects a tokenizer.json that ckptscope's JSON reader accepted
+    (what users load must load)."""
+    tok = ctx.ck.tokenizer
+    if tok is None or tok.source != "tokenizer.json" or "tokenizer.json" in lfs:
+        return
+    from ..readers.tokenizer import verify_with_tokenizers
+
+    try:
+        data = ctx.ck.source.read_file("tokenizer.json")
+    except Exception:  # noqa: BLE001 - read problems are reported by the reader's own finding
+        return
+    why = verify_with_tokenizers(data)
+    if why:
+        ctx.add("MD001", f"tokenizer.json {why}", "tokenizer.json")

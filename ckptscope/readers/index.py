@@ -62,12 +62,22 @@ def cross_check(index: IndexInfo, headers, strict: bool = True) -> list[Problem]
         problems.append(Problem(code, file, msg, tensor))
 
     where: dict[str, str] = {}
+    n = 0
     for h in headers:
-        for t in h.tensors:
-            if t.name in where:
-                bad("IX002", h.file, f"tensor {t.name!r} is also in {where[t.name]} (duplicate across shards)", t.name)
-            else:
-                where[t.name] = h.file
+        f = h.file
+        n += len(h.tensors)
+        where.update({t.name: f for t in h.tensors if t.name not in where})
+    if n == len(where) and where == index.weight_map:  # the common case, decided in one comparison
+        return problems
+    if n != len(where):
+        seen: dict[str, str] = {}
+        for h in headers:
+            for t in h.tensors:
+                if t.name in seen:
+                    bad("IX002", h.file, f"tensor {t.name!r} is also in {seen[t.name]} (duplicate across shards)",
+                        t.name)
+                else:
+                    seen[t.name] = h.file
     missing = [n for n in index.weight_map if n not in where]
     if missing:
         n0 = missing[0]

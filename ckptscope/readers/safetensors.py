@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from dataclasses import dataclass, field
 
 from ..dtypes import DTYPE_BITS
@@ -156,6 +157,30 @@ def parse_header(data: bytes, file: str, file_size: int | None = None, strict: b
     return validate_header(obj, file, file_size, n, strict=strict)
 
 
+_by_span = operator.attrgetter("start", "end")
+
+
+def _span(name: str, dtype, shape: list, bad) -> int | None:
+    """Bytes a tensor of ``dtype`` and ``shape`` needs, or None after reporting why it cannot exist."""
+    if dtype not in DTYPE_BITS:
+        bad("ST005", f"tensor {name!r}: unknown dtype {dtype!r}", name)
+        return None
+    numel = 1
+    for d in shape:  # checked one by one, stopping early: no big-integer blow-up on hostile shapes
+        if type(d) is not int or d < 0:
+            bad("ST006", f"tensor {name!r}: shape {_short(shape)} has a negative or non-integer dimension", name)
+            return None
+        numel *= d
+        if numel >= _MAX_ELEMENTS:
+            bad("ST006", f"tensor {name!r}: shape {_short(shape)} overflows (more than 2^63 elements)", name)
+            return None
+    bits = numel * DTYPE_BITS[dtype]
+    if bits % 8:
+        bad("ST007", f"tensor {name!r}: {numel} x {DTYPE_BITS[dtype]}-bit {dtype} is not a whole number of bytes", name)
+        return None
+    return bits // 8
+
+
 def validate_header(obj: dict, file: str, file_size: int | None, header_len: int,
                     strict: bool = True) -> HeaderInfo:
     """Every check of :func:`parse_header` on a header already decoded from JSON (a file, a snapshot, the Hub's
@@ -177,8 +202,10 @@ def validate_header(obj: dict, file: str, file_size: int | None, header_len: int
             info.metadata = meta
 
     tensors: list[TensorInfo] = []
+    app = tensors.append
+    sizes: dict[tuple, int] = {}  #: (dtype, shape) -> bytes, for shapes already checked in this header
     for name, ent in obj.items():
-        if not isinstance(ent, dict):
+        if type(ent) is not dict:
             bad("ST004", f"tensor {name!r}: entry is not an object", name)
             continue
         dtype = ent.get("dtype")
@@ -187,39 +214,29 @@ def validate_header(obj: dict, file: str, file_size: int | None, header_len: int
         if not isinstance(dtype, str) or not isinstance(shape, list) or not isinstance(offs, list):
             bad("ST004", f"tensor {name!r}: needs string 'dtype', list 'shape' and list 'data_offsets'", name)
             continue
-        if dtype not in DTYPE_BITS:
-            bad("ST005", f"tensor {name!r}: unknown dtype {dtype!r}", name)
-            continue
-        numel = 1
-        for d in shape:  # checked one by one, stopping early: no big-integer blow-up on hostile shapes
-            if type(d) is not int or d < 0:
-                numel = -1
-                break
-            numel *= d
-            if numel >= _MAX_ELEMENTS:
-                break
-        if numel < 0:
-            bad("ST006", f"tensor {name!r}: shape {_short(shape)} has a negative or non-integer dimension", name)
-            continue
+        try:
+            key = (dtype, tuple(shape))
+            size = sizes.get(key)
+        except TypeError:  # an unhashable dimension (a list, a dict): not an integer, said below
+            key, size = None, None
+        if size is None:
+            size = _span(name, dtype, shape, bad)
+            if size is None:
+                continue
+            if key is not None:
+                sizes[key] = size
         if len(offs) != 2 or type(offs[0]) is not int or type(offs[1]) is not int or offs[0] < 0 or offs[1] < offs[0]:
             bad("ST004", f"tensor {name!r}: data_offsets {_short(offs)} must be two integers 0 <= begin <= end", name)
             continue
-        if numel >= _MAX_ELEMENTS:
-            bad("ST006", f"tensor {name!r}: shape {_short(shape)} overflows (more than 2^63 elements)", name)
-            continue
-        bits = numel * DTYPE_BITS[dtype]
-        if bits % 8:
-            bad("ST007", f"tensor {name!r}: {numel} x {DTYPE_BITS[dtype]}-bit {dtype} is not a whole number of bytes", name)
-            continue
         span = offs[1] - offs[0]
-        if span != bits // 8:
-            bad("ST007", f"tensor {name!r}: {dtype} {_short(shape)} needs {bits // 8:,} bytes but data_offsets span {span:,}", name)
+        if span != size:
+            bad("ST007", f"tensor {name!r}: {dtype} {_short(shape)} needs {size:,} bytes but data_offsets span {span:,}", name)
             continue
-        tensors.append(TensorInfo(name, dtype, tuple(shape), file, offs[0], offs[1]))
+        app(TensorInfo(name, dtype, key[1], file, offs[0], offs[1]))
 
     # Contiguity: sorted by start, the spans must tile [0, data_size) exactly.
     data_size = None if file_size is None else file_size - 8 - n
-    order = sorted(tensors, key=lambda t: (t.start, t.end))
+    order = sorted(tensors, key=_by_span)
     pos = 0
     for t in order:
         if t.start != pos:

@@ -1,12 +1,14 @@
 """Tokenizer facts needed to check a checkpoint: vocabulary size, highest id, added and special tokens.
 
-tokenizer.json is read with the ``tokenizers`` library (and its JSON for the model type and merges); the slow
-formats (vocab.json + merges.txt, vocab.txt) and tokenizer_config.json are fallbacks.
+tokenizer.json is read as JSON (counts, added and special tokens; the token and merge lists are built only when
+asked for); ``check`` also loads it with the ``tokenizers`` library. The slow formats (vocab.json + merges.txt,
+vocab.txt) and tokenizer_config.json are fallbacks.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import CkptError
@@ -60,42 +62,112 @@ def _merge_str(m) -> str:
     return m if isinstance(m, str) else " ".join(m)
 
 
+class _LazyTokens(Sequence):
+    """id -> token string ("" for holes), built on first use: most commands only need the counts."""
+
+    def __init__(self, id_to_tok: dict[int, str], max_id: int) -> None:
+        self._src, self._n, self._list = id_to_tok, max_id + 1, None
+
+    def _get(self) -> list[str]:
+        if self._list is None:
+            toks = [""] * self._n
+            for i, t in self._src.items():
+                if 0 <= i < self._n:
+                    toks[i] = t
+            self._list, self._src = toks, None
+        return self._list
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        return self._get()[i]
+
+    def __iter__(self):
+        return iter(self._get())
+
+
+class _LazyMerges(Sequence):
+    """Merges as "A B" strings, converted from tokenizer.json's pairs or strings on first use."""
+
+    def __init__(self, raw: list) -> None:
+        self._raw, self._list = raw, None
+
+    def _get(self) -> list[str]:
+        if self._list is None:
+            self._list, self._raw = [_merge_str(m) for m in self._raw], None
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self._list if self._list is not None else self._raw)
+
+    def __getitem__(self, i):
+        return self._get()[i]
+
+    def __iter__(self):
+        return iter(self._get())
+
+
 def from_tokenizer_json(data: bytes, file: str = "tokenizer.json") -> TokenizerInfo:
+    """The counts, added and special tokens from tokenizer.json's JSON alone (no tokenizer is built: see
+    :func:`verify_with_tokenizers` for the library's own load, which ``check`` runs)."""
     obj = _loads(data, file)
     if not isinstance(obj, dict) or not isinstance(obj.get("model"), dict):
         raise CkptError("has no 'model' object (not a tokenizers file)", file)
     model = obj["model"]
     info = TokenizerInfo(source=file, model_type=model.get("type"))
     vocab = model.get("vocab")
-    id_to_tok: dict[int, str] = {}
-    if isinstance(vocab, dict):  # BPE / WordPiece / WordLevel
-        for tok, i in vocab.items():
-            if isinstance(i, int):
-                id_to_tok[i] = tok
+    index: dict[str, int]
+    if isinstance(vocab, dict):  # BPE / WordPiece / WordLevel: token -> id
+        index = vocab
+        ids = set(vocab.values())
+        if not all(type(i) is int for i in ids):
+            index = {t: i for t, i in vocab.items() if type(i) is int}
+            ids = set(index.values())
+        id_to_tok = None
     elif isinstance(vocab, list):  # Unigram: [[piece, score], ...]
-        for i, ent in enumerate(vocab):
-            id_to_tok[i] = ent[0] if isinstance(ent, list) and ent else str(ent)
-    info.base_vocab_size = len(id_to_tok)
+        id_to_tok = {i: (ent[0] if isinstance(ent, list) and ent else str(ent)) for i, ent in enumerate(vocab)}
+        index = {t: i for i, t in id_to_tok.items()}
+        ids = set(range(len(vocab)))
+    else:
+        index, ids, id_to_tok = {}, set(), {}
+    info.base_vocab_size = len(ids)
+    added: dict[int, str] = {}
     for a in obj.get("added_tokens") or []:
-        if isinstance(a, dict) and isinstance(a.get("id"), int):
+        if isinstance(a, dict) and type(a.get("id")) is int:
             info.added_tokens.append({"id": a["id"], "content": a.get("content", ""), "special": bool(a.get("special"))})
-            id_to_tok[a["id"]] = a.get("content", "")
+            added[a["id"]] = a.get("content", "")
     merges = model.get("merges")
     if isinstance(merges, list):
-        info.merges = [_merge_str(m) for m in merges]
+        info.merges = _LazyMerges(merges)  # type: ignore[assignment]
         info.num_merges = len(merges)
     info.byte_fallback = bool(model.get("byte_fallback"))
-    _finish(info, id_to_tok)
-    # Cross-check with the tokenizers library itself (it is what users load); it must agree.
+    all_ids = ids | added.keys() if added else ids
+    info.vocab_size = len(all_ids)
+    info.max_id = max(all_ids) if all_ids else -1
+    if info.max_id < 10_000_000:
+        if id_to_tok is None:
+            id_to_tok = {i: t for t, i in index.items()}
+        if added:
+            id_to_tok = {**id_to_tok, **added}
+        info.tokens = _LazyTokens(id_to_tok, info.max_id)  # type: ignore[assignment]
+    if added:
+        index = {**index, **{t: i for i, t in added.items()}}
+    info._index = index  # type: ignore[attr-defined]
+    return info
+
+
+def verify_with_tokenizers(data: bytes, file: str = "tokenizer.json") -> str | None:
+    """Load tokenizer.json with the ``tokenizers`` library (what users load): None when it loads, else why not.
+    Costs a few hundred ms on a large vocabulary (the library releases the GIL, so callers may run it in a
+    thread beside other work)."""
     try:
         from tokenizers import Tokenizer
 
-        tk = Tokenizer.from_str(data.decode("utf-8") if isinstance(data, bytes) else data)
-        n = tk.get_vocab_size(with_added_tokens=True)
-        info.vocab_size = max(info.vocab_size, n)
-    except Exception as e:  # a file tokenizers rejects is still described from its JSON
-        raise CkptError(f"the tokenizers library cannot load it ({str(e).splitlines()[0][:120]})", file) from None
-    return info
+        Tokenizer.from_str(data.decode("utf-8") if isinstance(data, bytes) else data)
+    except Exception as e:  # noqa: BLE001 - any rejection is the finding
+        return f"the tokenizers library cannot load it ({str(e).splitlines()[0][:120] if str(e) else type(e).__name__})"
+    return None
 
 
 def from_vocab_json(vocab: bytes, merges: bytes | None, file: str = "vocab.json") -> TokenizerInfo:

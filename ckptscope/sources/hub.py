@@ -176,8 +176,13 @@ class HubSource(Source):
         self._text: dict[str, bytes] = {}
         self._errors: dict[str, CkptError] = {}
         self._lock = threading.Lock()
+        self._endpoint_lock = threading.Lock()
         self._header_cache_written = False
         self.header_method = None
+        #: read the repo's own index file even when the sharded-metadata endpoint answers (``check`` sets it: it
+        #: holds the index against the shards; inspect takes the shard list from the endpoint's answer)
+        self.fetch_index = False
+        self._endpoint: dict | None | bool = False  #: the endpoint's parsed answer; None: it did not serve
         self.header_bytes = 0  #: 8 + header length, summed over the shards read with ranged requests
         self.notes.append(f"{repo_id} @ {requested or 'main'} is commit {self.revision}")
 
@@ -238,15 +243,21 @@ class HubSource(Source):
             return "model.safetensors.index.json"
         return idx[0] if idx else None
 
+    def _endpoint_eligible(self) -> bool:
+        return self.requested_revision in (None, "main") and self._index_name() is not None
+
     def _prefetch(self) -> None:
         want = [f for f in PREFETCH if f in self._files]
         idx = self._index_name()
-        if idx:
+        ask_endpoint = idx is not None and self._endpoint_eligible()
+        if idx and not ask_endpoint:
             want.append(idx)
-        if not want:
+        if not want and not ask_endpoint:
             return
-        with ThreadPoolExecutor(max_workers=len(want)) as ex:
+        with ThreadPoolExecutor(max_workers=len(want) + 1) as ex:
             futs = {ex.submit(self._download, f): f for f in want}
+            if ask_endpoint:  # every shard header and the index metadata in one request, beside the small files
+                ex.submit(self._endpoint_answer)
             for fut in as_completed(futs):
                 try:
                     fut.result()
@@ -298,6 +309,11 @@ class HubSource(Source):
             raise self._errors[path]
         if path not in self._files:
             raise SourceError("file not found in the repo", f"{self.repo_id}/{path}")
+        if (path == self._index_name() and not self.fetch_index and path not in self._text
+                and self._endpoint_eligible()):
+            data = self._index_from_endpoint()
+            if data is not None:
+                return data
         fresh = path not in self._text
         data = self._download(path)
         if fresh and path == "tokenizer.json":
@@ -331,13 +347,36 @@ class HubSource(Source):
                                               library_version=__version__)
         return dict(h)
 
-    def _sharded_metadata(self, paths: list[str], strict: bool) -> list[HeaderInfo] | None:
-        """Every shard header in one request (the Hub serves it for the default branch)."""
+    def _index_from_endpoint(self) -> bytes | None:
+        """The index as the endpoint's answer gives it: its metadata, and a weight map made of the shards' own
+        tensor names (so the index file itself, megabytes for a large model, is not downloaded)."""
+        import json
+
+        ans = self._endpoint_answer()
+        if ans is None:
+            return None
+        meta = ans["index"].get("metadata") if isinstance(ans.get("index"), dict) else None
+        wm = {name: shard for shard, h in ans["headers"].items() if isinstance(h, dict)
+              for name in h if name != "__metadata__"}
+        data = json.dumps({"metadata": meta if isinstance(meta, dict) else {}, "weight_map": wm}).encode()
+        with self._lock:
+            self._text[self._index_name()] = data
+        self.notes.append(f"{self._index_name()} not downloaded: shard list and metadata from the sharded-metadata "
+                          "answer (check reads the file itself)")
+        return data
+
+    def _endpoint_answer(self) -> dict | None:
+        """The sharded-metadata endpoint's answer for the index ({"index": ..., "headers": {shard: header}}),
+        fetched once; None when it does not serve this repo or revision."""
+        with self._endpoint_lock:
+            if self._endpoint is False:
+                self._endpoint = self._fetch_endpoint()
+            return self._endpoint  # type: ignore[return-value]
+
+    def _fetch_endpoint(self) -> dict | None:
         import json
 
         from huggingface_hub import get_session
-
-        from .snapshot import header_from_object, header_len_from_size
 
         idx = self._index_name()
         url = f"{self.env.endpoint}/api/models/{self.repo_id}/safetensors-metadata/{quote(idx, safe='/')}"
@@ -364,10 +403,21 @@ class HubSource(Source):
             return None  # main moved since we resolved it: read the shards of our commit instead
         try:
             content = json.loads(r.content)
-            headers = content["headers"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, RecursionError):
             return None
-        if not isinstance(headers, dict) or not all(p in headers for p in paths):
+        if not isinstance(content, dict) or not isinstance(content.get("headers"), dict):
+            return None
+        return content
+
+    def _sharded_metadata(self, paths: list[str], strict: bool) -> list[HeaderInfo] | None:
+        """Every shard header in one request (the Hub serves it for the default branch)."""
+        from .snapshot import header_from_object, header_len_from_size
+
+        content = self._endpoint_answer()
+        if content is None:
+            return None
+        headers = content["headers"]
+        if not all(p in headers for p in paths):
             return None
         out = []
         for p in paths:

@@ -70,7 +70,7 @@ def _quirks(items) -> list[dict]:
 
 @dataclass
 class Reconciliation:
-    items: list[ReconItem]
+    items: list[ReconItem]  #: the tensors that differ (every status but "exact"), in expected order
     counts: dict[str, int] = field(default_factory=dict)
     exact: bool = False
     quirks: list[dict] = field(default_factory=list)  #: unexpected tensors explained by a known checkpoint quirk
@@ -78,11 +78,16 @@ class Reconciliation:
     @property
     def exact_but_quirks(self) -> bool:
         """Every tensor matches, apart from unexpected tensors that are all known quirks."""
-        return not self.exact and all(i.status == "exact" or (i.status == "unexpected" and i.quirk)
-                                      for i in self.items)
+        return not self.exact and bool(self.items) and all(i.status == "unexpected" and i.quirk
+                                                           for i in self.items)
+
+    @property
+    def total(self) -> int:
+        """Tensors compared: expected ones plus unexpected real ones."""
+        return sum(self.counts.values())
 
     def problems(self) -> list[ReconItem]:
-        return [i for i in self.items if i.status != "exact"]
+        return self.items
 
     def to_dict(self, limit: int = 50) -> dict:
         probs = self.problems()
@@ -96,28 +101,30 @@ def reconcile(expected: Iterable, actual: Iterable) -> Reconciliation:
     """Match every real tensor to an expected one by name; compare shape and dtype.
 
     ``expected`` and ``actual`` are sequences of objects with ``name``, ``dtype`` and ``shape``. A tensor whose
-    shape and dtype both differ counts as a shape mismatch.
+    shape and dtype both differ counts as a shape mismatch. Two dictionaries compared in one C-level step decide
+    the common case (everything matches); only a checkpoint that differs is walked tensor by tensor.
     """
-    act = {}
-    for t in actual:
-        act[t.name] = t
-    items: list[ReconItem] = []
-    seen = set()
-    for e in expected:
-        seen.add(e.name)
-        a = act.get(e.name)
-        es = tuple(e.shape)
-        if a is None:
-            items.append(ReconItem("missing", e.name, es, None, e.dtype, None))
-            continue
-        as_ = tuple(a.shape)
-        st = "exact" if (es == as_ and e.dtype == a.dtype) else ("shape_mismatch" if es != as_ else "dtype_mismatch")
-        items.append(ReconItem(st, e.name, es, as_, e.dtype, a.dtype))
-    for name, a in act.items():
-        if name not in seen:
-            items.append(ReconItem("unexpected", name, None, tuple(a.shape), None, a.dtype))
+    exp = {e.name: (e.dtype, tuple(e.shape)) for e in expected}
+    act = {a.name: (a.dtype, tuple(a.shape)) for a in actual}
     counts = {s: 0 for s in STATUSES}
+    if exp == act:
+        counts["exact"] = len(exp)
+        return Reconciliation([], counts, bool(exp))
+    items: list[ReconItem] = []
+    for name, (ed, es) in exp.items():
+        a = act.get(name)
+        if a is None:
+            items.append(ReconItem("missing", name, es, None, ed, None))
+        elif a[1] != es:
+            items.append(ReconItem("shape_mismatch", name, es, a[1], ed, a[0]))
+        elif a[0] != ed:
+            items.append(ReconItem("dtype_mismatch", name, es, a[1], ed, a[0]))
+        else:
+            counts["exact"] += 1
+    for name, (ad, as_) in act.items():
+        if name not in exp:
+            items.append(ReconItem("unexpected", name, None, as_, None, ad))
     for it in items:
         counts[it.status] += 1
-    exact = bool(items) and counts["exact"] == len(items)
+    exact = not items and counts["exact"] > 0
     return Reconciliation(items, counts, exact, _quirks(items) if not exact else [])

@@ -12,6 +12,7 @@ from ..classify import BUFFER, EMBEDDING, EXPERTS, LM_HEAD, MTP, POSITION, QUANT
 EMBED_NAMES = re.compile(r"^(?:model\.|transformer\.|bert\.|gpt_neox\.|roberta\.)?(?:embeddings\.)?"
                          r"(embed_tokens|wte|word_embeddings|tok_embeddings|embed_in|shared)\.weight$")
 HEAD_NAMES = re.compile(r"^(lm_head|embed_out|output|cls\.predictions\.decoder)\.weight$")
+_EMBED_OR_HEAD = re.compile(EMBED_NAMES.pattern + "|" + HEAD_NAMES.pattern)
 
 
 def _human(n: float) -> str:
@@ -28,12 +29,15 @@ def _components(tensors, config) -> list[tuple]:
     mtp_start = config.num_hidden_layers if config is not None and config.num_nextn_predict_layers else None
     out = []
     app = out.append
+    sizes: dict[tuple, int] = {}
     for t in tensors:
         comp = getattr(t, "component", None)
         if comp is not None:
             layer = layer_of(t.name)
-            f = 2 if (t.dtype == "U8" and t.name.endswith("_blocks")) else 1
-            app((t, comp, comp == MTP, layer, math.prod(t.shape) * f))
+            numel = sizes.get(t.shape)
+            if numel is None:
+                numel = sizes[t.shape] = math.prod(t.shape)
+            app((t, comp, comp == MTP, layer, numel * 2 if (t.dtype == "U8" and t.name.endswith("_blocks")) else numel))
         else:
             pl = classify(t.name, config, mtp_start)
             app((t, pl.component, pl.is_mtp, pl.layer,
@@ -92,7 +96,7 @@ def _rounding(n: int) -> int | None:
     return None
 
 
-def tokenizer_check(config, tokenizer, tensors, rows: list | None = None) -> dict | None:
+def tokenizer_check(config, tokenizer, tensors, rows: list | None = None, weights: int | None = None) -> dict | None:
     """Tokenizer ids (highest id + 1) vs config ``vocab_size`` vs embedding and LM-head rows.
 
     status: "ok" (all equal), "padded" (rows beyond the tokenizer: normal, e.g. rounded up to a multiple of 64),
@@ -103,14 +107,17 @@ def tokenizer_check(config, tokenizer, tensors, rows: list | None = None) -> dic
         return None
     tensors = list(tensors or [])
     vocab = config.vocab_size if config is not None else None
-    emb = _find_rows(tensors, EMBED_NAMES)
-    head = _find_rows(tensors, HEAD_NAMES)
-    weights = embed_p = 0
-    for t, comp, is_mtp, layer, params in (rows if rows is not None else _components(tensors, config)):
-        if comp in (QUANT, BUFFER) or is_mtp:
-            continue
-        weights += params
-        if comp in (EMBEDDING, LM_HEAD) and (EMBED_NAMES.match(t.name) or HEAD_NAMES.match(t.name)):
+    named = [t for t in tensors if _EMBED_OR_HEAD.match(t.name)]  # a handful of tensors: the rest is not looked at
+    emb = _find_rows(named, EMBED_NAMES)
+    head = _find_rows(named, HEAD_NAMES)
+    embed_p = 0
+    if weights is None:  # the report's summary gives it; otherwise one pass over every tensor
+        weights = 0
+        for t, comp, is_mtp, layer, params in (rows if rows is not None else _components(tensors, config)):
+            if comp not in (QUANT, BUFFER) and not is_mtp:
+                weights += params
+    for t, comp, is_mtp, layer, params in _components(named, config):
+        if comp in (EMBEDDING, LM_HEAD) and not is_mtp:
             embed_p += params
     out = {
         "status": None, "tokenizer_ids": tokenizer.id_count if tokenizer is not None else None,
@@ -176,13 +183,20 @@ def _totals(inv, config=None) -> dict:
     b_dtype: dict[str, int] = defaultdict(int)
     n_dtype: dict[str, int] = defaultdict(int)
     comp_p: dict[str, int] = defaultdict(int)
+    sizes: dict[tuple, tuple[int, int]] = {}  #: (dtype, shape) -> (elements, bytes), once per distinct shape
     for t in inv:
-        n = t.numel
-        p_dtype[t.dtype] += n
-        b_dtype[t.dtype] += t.nbytes
+        k = (t.dtype, t.shape)
+        nb = sizes.get(k)
+        if nb is None:
+            nb = sizes[k] = (t.numel, t.nbytes)
+        p_dtype[t.dtype] += nb[0]
+        b_dtype[t.dtype] += nb[1]
         n_dtype[t.dtype] += 1
-        comp_p[t.component] += n
-    ht, rule = hub_total(inv, config)
+        comp_p[t.component] += nb[0]
+    if "U8" in p_dtype or str((config.quant_method if config is not None else None) or "").lower() == "mxfp4":
+        ht, rule = hub_total(inv, config)
+    else:  # the common case: every element counts (one pass saved on 100k-tensor checkpoints)
+        ht, rule = sum(p_dtype.values()), "every stored element of every tensor (scales and buffers included)"
     return {"tensors": len(inv), "stored_elements": sum(p_dtype.values()), "bytes": sum(b_dtype.values()),
             "hub_total": ht, "hub_counting": rule,
             "elements_by_dtype": dict(p_dtype), "bytes_by_dtype": dict(b_dtype), "tensors_by_dtype": dict(n_dtype),
@@ -270,12 +284,12 @@ def report_stage(ck, report) -> None:
         r = reconcile(inv, tensors)
         rec.update(status="exact" if r.exact else "differs", **r.to_dict())
         if r.exact:
-            rec["summary"] = (f"exact: all {len(r.items):,} tensors match config.json in name, shape and dtype")
+            rec["summary"] = (f"exact: all {r.total:,} tensors match config.json in name, shape and dtype")
         else:
             n = sum(v for k, v in r.counts.items() if k != "exact")
             detail = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in r.counts.items() if v and k != "exact")
             first = r.problems()[0].describe()
-            rec["summary"] = f"{n:,} of {len(r.items):,} tensors differ from config.json ({detail}); e.g. {first}"
+            rec["summary"] = f"{n:,} of {r.total:,} tensors differ from config.json ({detail}); e.g. {first}"
             if r.exact_but_quirks:
                 rec["status"] = "exact_but_quirks"
                 rec["summary"] = (f"exact apart from known checkpoint quirks: " + "; ".join(
@@ -290,7 +304,7 @@ def report_stage(ck, report) -> None:
         report.sections["reconciliation"] = rec
 
     if tensors:
-        tc = tokenizer_check(c, ck.tokenizer, tensors)
+        tc = tokenizer_check(c, ck.tokenizer, tensors, weights=report.parameters.get("main"))
     elif fallback_inv is not None:
         tc = tokenizer_check(c, ck.tokenizer, fallback_inv)
     else:
