@@ -38,6 +38,8 @@ OVERRIDES = {
     "hunyuan_v1_dense": {"head_dim": 128}, "hunyuan_v1_moe": {"head_dim": 128, "num_experts": 16,
                                                               "moe_topk": 2},
     "nemotron": {"num_key_value_heads": 8},
+    "starcoder2": {"bos_token_id": 0, "eos_token_id": 0},  # the class default 50256 is past its own vocab (49152);
+    # bigcode/starcoder2-* configs use 0
 }
 
 
