@@ -130,3 +130,29 @@ FAMILY_LIST = [
                  "modeling code (tests/test_arch_families.py)"), _deci),
 ]
 MODEL_TYPES = ()
+
+
+class _MiniCPM3:
+    """MiniCPM3: DeepSeek-V2's multi-head latent attention (q_a/q_b low rank, kv_a_proj_with_mqa, kv_b_proj) with
+    a dense gated MLP in every layer; tied by default. Checked against transformers 5.23's meta build
+    (fixtures/oracle/transformers__minicpm3)."""
+
+    MODEL_TYPES = ("minicpm3",)
+    ARCHITECTURES = ("MiniCPM3ForCausalLM",)
+    TIE_DEFAULT = True
+    DEFAULT_DTYPE = "F32"
+    SOURCE = "transformers 5.23 meta-device build (fixtures/oracle/transformers__minicpm3)"
+
+    def __init__(self):
+        from .defaults import DEFAULTS
+
+        self.DEFAULTS = DEFAULTS.get("minicpm3", {})
+
+    def tensors(self, d, layout):
+        from . import deepseek
+
+        d.E = 0  # no experts: every layer is dense
+        yield from deepseek.tensors(d, {"mtp": False})
+
+
+FAMILY_LIST.append(_MiniCPM3())
