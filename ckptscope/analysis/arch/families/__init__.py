@@ -29,9 +29,8 @@ ARCHITECTURES: dict[str, str] = {  #: transformers class -> family key (classes 
 #: model_type spellings that name a family under another key (text configs of multimodal models, renamed
 #: re-releases). Architectures are tried first, so these only matter when ``architectures`` is missing.
 ALIASES: dict[str, str] = {
-    "kimi_k2": "deepseek_v3", "llama4_text": "llama4_text", "qwen2_5_vl_text": "qwen2", "qwen2_vl_text": "qwen2",
-    "qwen3_vl_text": "qwen3", "mistral3_text": "mistral", "ministral": "mistral", "granitemoeshared": "granitemoeshared",
-    "exaone": "exaone", "internlm2": "internlm2", "olmo": "olmo",
+    "kimi_k2": "deepseek_v3", "qwen2_5_vl_text": "qwen2", "qwen2_vl_text": "qwen2", "qwen3_vl_text": "qwen3",
+    "ministral": "mistral", "nemotron_nas": "nemotron-nas", "command_r": "cohere",
 }
 
 
