@@ -9,10 +9,10 @@ from .sources import open_source
 
 def open_checkpoint(spec: str, *, revision: str | None = None, token: str | None = None,
                     offline: bool | None = None, strict: bool = True, tokenizer: bool = True,
-                    quiet: bool = True) -> Checkpoint:
+                    quiet: bool = True, variant: str | None = None) -> Checkpoint:
     """Open ``spec`` (folder, .safetensors file, snapshot file or Hub repo id) and read its metadata."""
     source = open_source(spec, revision=revision, token=token, offline=offline, quiet=quiet)
-    return load_checkpoint(source, strict=strict, tokenizer=tokenizer)
+    return load_checkpoint(source, strict=strict, tokenizer=tokenizer, variant=variant)
 
 
 def inspect(spec: str, **kwargs) -> Report:
@@ -55,7 +55,7 @@ def build_report(ck: Checkpoint) -> Report:
     from .analysis.breakdown import summarize
 
     files = []
-    hdr = {h.file: h for h in ck.headers}
+    hdr = {h.file: h for h in ck.headers + ck.module_headers}
     for name, size in sorted(ck.files.items()):
         ent = {"name": name, "size": size}
         h = hdr.get(name)
@@ -68,13 +68,13 @@ def build_report(ck: Checkpoint) -> Report:
     basis = "headers"
     inventory: list = []
     if ck.has_weights:
-        s = summarize(ck.tensors, ck.config)
+        s = summarize(ck.all_tensors(), ck.config, factors=ck.packed_factors)
     else:
         basis = "config"
         s, inventory = _config_only(ck, notes)
     by_bytes = s["bytes"]
     by_bytes["files_total"] = sum(v or 0 for n, v in ck.files.items() if n in hdr)
-    by_bytes["header_total"] = sum(8 + h.header_len for h in ck.headers)
+    by_bytes["header_total"] = sum(8 + h.header_len for h in ck.headers + ck.module_headers if h.header_len)
     if ck.index is not None:
         by_bytes["index_total_size"] = ck.index.total_size
         if ck.index.total_size is not None and ck.index.total_size != by_bytes["total"] and (
@@ -101,7 +101,7 @@ def build_report(ck: Checkpoint) -> Report:
     for p in ck.problems:
         findings.append(Finding(p.code, "error", p.message, p.file, p.tensor))
     report = Report(
-        source={**ck.source.describe(), "weights": [h.file for h in ck.headers]},
+        source={**ck.source.describe(), "weights": [h.file for h in ck.headers + ck.module_headers]},
         model=_model_section(ck),
         parameters=s["parameters"],
         bytes=by_bytes,
@@ -156,7 +156,7 @@ def _predictor():
 
 
 # Later stages add sections to the report: each module exposes ``report_stage(ck, report)``.
-STAGE_MODULES = ("ckptscope.analysis.arch", "ckptscope.analysis.quant")
+STAGE_MODULES = ("ckptscope.analysis.arch", "ckptscope.analysis.quant", "ckptscope.kinds")
 
 
 def _stages():

@@ -31,10 +31,24 @@ class Checkpoint:
     problems: list[Problem] = field(default_factory=list)  #: collected when loaded with strict=False
     index_only: bool = False  #: an index whose shards are all absent (a metadata-only copy)
     notes: list[str] = field(default_factory=list)
+    #: repo kind read from its marker files (ckptscope.kinds): "diffusers", "sentence_transformers", "peft",
+    #: "mlx", "onnx"; None for a plain transformers checkpoint
+    kind: str | None = None
+    kind_info: dict = field(default_factory=dict)  #: what the kind's reader found (modules, adapter, variants...)
+    #: weights of a kind's other modules (Diffusers components, Sentence Transformers Dense, ONNX initializers):
+    #: counted in the totals, kept out of ``tensors`` so the root model's config rules see only its own tensors
+    module_headers: list[HeaderInfo] = field(default_factory=list)
+    packed_factors: dict[str, int] = field(default_factory=dict)  #: tensor name -> logical params per element
 
     @property
     def has_weights(self) -> bool:
-        return bool(self.headers)
+        return bool(self.headers or self.module_headers)
+
+    def all_tensors(self) -> list[TensorInfo]:
+        """The root model's tensors and every module's, each counted once."""
+        if not self.module_headers:
+            return self.tensors
+        return self.tensors + [t for h in self.module_headers for t in h.tensors]
 
     @property
     def weight_files(self) -> list[str]:
@@ -54,16 +68,23 @@ def _pick_index(files: dict[str, int | None]) -> str | None:
     return sorted(idx)[0]
 
 
-def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = True) -> Checkpoint:
+def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = True,
+                    variant: str | None = None) -> Checkpoint:
     """Read config, index, headers and tokenizer from ``source``. Never reads tensor data.
 
     ``strict`` raises the first header/index problem (inspect); otherwise problems are collected (check).
+    ``variant`` picks a Diffusers weight variant (``fp16``...; default: the full-precision files).
     """
+    from .kinds import attach, detect
+
     files = source.list_files()
     if not strict and hasattr(source, "fetch_index"):
         source.fetch_index = True  # collect mode (check) holds the repo's own index file against the shards
     ck = Checkpoint(source=source, files=files)
     single = source.weights_only_file()
+    ck.kind = detect(source, files)
+    if single and not single.endswith(WEIGHT_EXTS) and ck.kind == "onnx":
+        single = None  # a single .onnx file: its own reader (ckptscope.kinds.onnx)
 
     if "config.json" in files:
         try:
@@ -84,6 +105,8 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
         shards = [single]
         if ck.config is not None:
             ck.notes.append(f"config.json read from the folder beside {single}")
+    elif ck.kind == "onnx" and source.weights_only_file():
+        shards = []
     else:
         idx_name = _pick_index(files)
         if idx_name and not strict:
@@ -129,6 +152,7 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
                             raise HeaderError(msg, h.file)
                         ck.problems.append(Problem("IX002", h.file, msg, t.name))
                     seen.setdefault(t.name, h.file)
+    attach(ck, source, strict=strict, variant=variant)  # repo kinds (ckptscope.kinds) and packed low-bit weights
     if tokenizer:
         _load_tokenizer(ck, source, files)
     return ck

@@ -630,3 +630,16 @@ def write_local(files: dict[str, StubFile], folder: Path) -> Path:
             out.write(f.prefix)
             out.truncate(f.size)
     return folder
+
+
+def files_from_tree(folder: Path) -> dict[str, StubFile]:
+    """Every file under ``folder`` (subfolders included, '/'-separated names) served whole; weight files as LFS."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            data = p.read_bytes()
+            name = p.relative_to(folder).as_posix()
+            lfs = name.endswith((".safetensors", ".onnx", ".onnx_data", ".bin"))
+            out[name] = StubFile(size=len(data), prefix=data, lfs=lfs,
+                                 etag=hashlib.sha256(data).hexdigest() if lfs else git_blob_sha1(data))
+    return out

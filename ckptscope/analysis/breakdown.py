@@ -38,8 +38,11 @@ def _layer_key(layer: str) -> tuple:
     return (0, int(layer))
 
 
-def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None) -> dict:
-    """All the counts a Report needs. Parameters are logical (packed weights unpacked); elements are stored."""
+def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None, factors: dict | None = None) -> dict:
+    """All the counts a Report needs. Parameters are logical (packed weights unpacked); elements are stored.
+
+    ``factors`` (tensor name -> logical parameters per stored element) overrides the name/config rule for packed
+    weights whose packing is read off their side tensors' shapes (MLX, see ckptscope.kinds.packed)."""
     p_dtype: dict[str, int] = defaultdict(int)
     e_dtype: dict[str, int] = defaultdict(int)
     b_dtype: dict[str, int] = defaultdict(int)
@@ -67,10 +70,12 @@ def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None) -> dict
         nb = t.nbytes
         pl = classify(name, config, mtp_start)
         key = (name[name.rfind("."):], dt)
-        f = pack_cache.get(key)
+        f = factors.get(name) if factors else None
+        if f is None:
+            f = pack_cache.get(key)
         if f is None:
             f = pack_cache[key] = packing_factor(name, dt, config)
-        params = numel * f
+        params = numel * f if type(f) is int else int(numel * f)  # MLX 3/5/6-bit: 32/bits is a fraction
         if f != 1:
             packed += params
         e_dtype[dt] += numel

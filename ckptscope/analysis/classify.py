@@ -42,7 +42,7 @@ QUANT_SUFFIX = re.compile(
     r"(\.weight_scale_inv|\.weight_scale|\.input_scale|\.output_scale|\.k_scale|\.v_scale|\.scales|\.qzeros"
     r"|\.g_idx|\.absmax|\.quant_map|\.nested_absmax|\.nested_quant_map|\.quant_state\.[\w.]+|_scales"
     r"|\.weight_zero_point|\.weight_global_scale|\.input_global_scale|\.zeros|\.SCB|\.weight_format"
-    r"|\.scale_inv|\.zero_point|\.weight_shape)$")
+    r"|\.scale_inv|\.zero_point|\.weight_shape|\.biases)$")
 BUFFER_PAT = re.compile(r"(position_ids|\.attn\.bias|\.attn\.masked_bias|attention\.bias|attention\.masked_bias"
                         r"|rotary_emb\.inv_freq|\.inv_freq)$")
 VISION_PAT = re.compile(r"(^|\.)(vision_tower|vision_model|visual|vision_encoder|vision|image_encoder|vit"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ..report import Finding
 from .registry import RULES, SEVERITIES, Rule, expand
 
-GROUP_MODULES = ("integrity", "metadata", "index", "pickles", "config", "tokenizer")
+GROUP_MODULES = ("integrity", "metadata", "index", "pickles", "config", "tokenizer", "kinds")
 MAX_FINDINGS_PER_RULE = 200  #: more are counted in the summary, not listed
 
 

@@ -16,7 +16,9 @@ LFS_POINTER_MAX = 1024  #: LFS pointer files are ~130 bytes
 def _extra_safetensors(ctx) -> list[str]:
     if ctx.single:
         return []
-    loaded = {h.file for h in ctx.ck.headers}
+    ck = ctx.ck
+    loaded = {h.file for h in ck.headers + getattr(ck, "module_headers", [])}
+    loaded.update(h.file for h in getattr(ck, "kind_info", {}).get("_other_headers", []))
     return sorted(f for f in ctx.files if f.endswith(".safetensors") and f not in loaded)
 
 

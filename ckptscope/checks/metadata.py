@@ -50,7 +50,8 @@ def run(ctx) -> None:
             if f not in lfs and not any(r[0] == "MD001" and r[2] == f for r in ctx.raw):
                 ctx.add("MD001", f"{f} {p.message}", f)
     _verify_tokenizer_json(ctx, lfs)
-    if not ctx.single and "config.json" not in files and (ctx.ck.headers or index_files(files)):
+    if not ctx.single and "config.json" not in files and (ctx.ck.headers or index_files(files)) and \
+            getattr(ctx.ck, "kind", None) not in ("peft", "diffusers", "onnx"):  # their configs live elsewhere
         ctx.add("MD003", "safetensors weights but no config.json: transformers cannot load this repository",
                 None)
 

@@ -34,6 +34,7 @@ GROUPS = {
     "CF": "config vs tensors",
     "RC": "architecture reconciliation",
     "TK": "tokenizer",
+    "KD": "repo kinds (Diffusers, Sentence Transformers, PEFT, ONNX)",
 }
 
 RULES: dict[str, Rule] = {}
@@ -132,6 +133,25 @@ rule("TK004", "error", "tokenizer.json and tokenizer_config.json give one id dif
 rule("TK005", "warning", "added token in one of tokenizer.json / tokenizer_config.json but not the other",
      "re-save the tokenizer with save_pretrained so both files agree")
 rule("TK006", "info", "embedding has padding rows beyond the tokenizer's ids (fine)", "", default=False)
+
+
+# --- repo kinds (ckptscope.kinds) ---
+rule("KD001", "error", "a component listed in model_index.json has no weights",
+     "upload the component's weights (save_pretrained of the pipeline), or set it to [null, null]")
+rule("KD002", "error", "weight variants of one component disagree in tensor names or shapes",
+     "re-save every variant from the same model (save_pretrained(variant=...))")
+rule("KD003", "error", "a module listed in modules.json is missing or has no weights",
+     "upload the module folder (SentenceTransformer.save writes it)")
+rule("KD004", "error", "a Dense module's weight shape differs from its config.json",
+     "fix in_features/out_features in the module's config.json, or re-save the model")
+rule("KD010", "error", "LoRA ranks in the adapter tensors differ from adapter_config.json",
+     "set r (or rank_pattern) to the rank the tensors have, or re-save the adapter")
+rule("KD011", "error", "adapter tensor shapes do not fit the base model named in adapter_config.json",
+     "point base_model_name_or_path at the model the adapter was trained on")
+rule("KD020", "error", "ONNX model file cannot be parsed", "re-export the model (onnx.save_model / optimum)")
+rule("KD021", "error", "ONNX external data file missing, outside the repository or too short",
+     "upload the external data file next to model.onnx (onnx.save_model(save_as_external_data=True))")
+rule("KD030", "info", "base model config not read: the adapter is not reconciled", "", default=False)
 
 
 def expand(spec: list[str] | None) -> set[str]:

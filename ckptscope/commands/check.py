@@ -34,6 +34,8 @@ def add_arguments(p) -> None:
     p.add_argument("--token", help="Hub token (default: HF_TOKEN or the saved login)")
     p.add_argument("--offline", action="store_true", default=None, help="never touch the network")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--variant", metavar="NAME", help="Diffusers weight variant to count (default: full precision); "
+                                                       "every variant is still compared")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     p.add_argument("--json", action="store_const", const="json", dest="format", help="same as --format json")
     p.add_argument("--select", type=_csv, metavar="RULE,...",
@@ -104,7 +106,7 @@ def run(args) -> int:
                          quiet=True)
     opts = load_options(source, CheckOptions(select=args.select, extend_select=args.extend_select,
                                              ignore=args.ignore, strict=args.strict))
-    ck = load_checkpoint(source, strict=False)
+    ck = load_checkpoint(source, strict=False, variant=args.variant)
     result = run_checks(ck, opts, source_name=args.source)
     if source.kind == "local":
         spec = os.path.normpath(args.source)

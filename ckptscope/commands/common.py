@@ -13,13 +13,16 @@ def add_source_arguments(p) -> None:
     p.add_argument("--offline", action="store_true", default=None,
                    help="never touch the network: Hub cache, then the bundled snapshot catalog")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--variant", metavar="NAME",
+                   help="Diffusers weight variant to read (fp16, ...; default: the full-precision files)")
 
 
 def open_from_args(args, *, strict: bool = True, tokenizer: bool = True):
     from ..api import open_checkpoint
 
     return open_checkpoint(args.source, revision=args.revision, token=args.token, offline=args.offline,
-                           strict=strict, tokenizer=tokenizer, quiet=args.quiet or not sys.stderr.isatty())
+                           strict=strict, tokenizer=tokenizer, quiet=args.quiet or not sys.stderr.isatty(),
+                           **({"variant": args.variant} if getattr(args, "variant", None) else {}))
 
 
 def write(text: str) -> None:

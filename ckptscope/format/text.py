@@ -107,6 +107,21 @@ def breakdown_table(r: Report, by: str):
     raise ValueError(by)
 
 
+def modules_table(r: Report):
+    """Diffusers components / Sentence Transformers modules with their own counts (repo kinds)."""
+    rows = []
+    tot = r.parameters.get("total", 0)
+    for name, m in r.sections["modules"].items():
+        if not isinstance(m, dict) or (m.get("class") is None and not m.get("parameters")):
+            continue
+        n = m.get("parameters")
+        weights = {"missing": "NO WEIGHTS", "pickle": "pickle (not read)"}.get(m.get("weights"), "")
+        rows.append([name, str(m.get("class") or ""), f"{n:,}" if n is not None else weights or "?",
+                     _pct(n, tot) if n else "", human_bytes(m["bytes"], both=False) if m.get("bytes") else "",
+                     ", ".join(m.get("dtypes") or {}), m.get("variant") or ""])
+    return _table("By module", ["module", "class", "parameters", "%", "bytes", "dtypes", "variant"], rows)
+
+
 def largest_table(r: Report, n: int = 5):
     rows = [[t["name"], t["dtype"], "x".join(map(str, t["shape"])), human_bytes(t["bytes"], both=False)]
             for t in r.tensors.get("largest", [])[:n]]
@@ -122,6 +137,9 @@ def render(r: Report, by: list[str] | None = None, color: bool = False, width: i
         con.print(line)
     for extra in _extra_sections(r):
         con.print(extra)
+    if r.sections.get("modules"):
+        con.print()
+        con.print(modules_table(r))
     if r.tensors.get("count"):
         for b in by or ["component"]:
             con.print()

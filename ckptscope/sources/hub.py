@@ -216,6 +216,11 @@ class HubSource(Source):
         names = list(self._files)
         if any("/" not in n and n.endswith(".safetensors") for n in names):
             return
+        from ..kinds import has_onnx
+
+        if "model_index.json" in self._files or has_onnx(names) or (
+                "modules.json" in self._files and any(n.endswith(".safetensors") for n in names)):
+            return  # a Diffusers pipeline, an ONNX repo, Sentence Transformers modules (ckptscope.kinds)
         at = f"{self.repo_id}@{self.revision[:7]}"
         sub = sorted({n.split("/")[0] + "/" for n in names if "/" in n and n.endswith(".safetensors")})
         by_ext: dict[str, int] = {}
@@ -608,6 +613,13 @@ class HubSource(Source):
             if attempt < MAX_TRIES - 1:
                 _backoff(attempt)
         raise SourceError(f"{last} after {MAX_TRIES} tries", path)
+
+    def read_range(self, path: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of a repo file (one ranged GET; ONNX models are walked this way)."""
+        from huggingface_hub import hf_hub_url
+
+        url = hf_hub_url(self.repo_id, path, revision=self.revision, endpoint=self.env.endpoint)
+        return self._range(url, path, start, end, self._files.get(path))
 
     # --- cache ------------------------------------------------------------------------------------------------
     def _save_header_cache(self, headers: list[HeaderInfo]) -> None:

@@ -198,10 +198,17 @@ def from_checkpoint(ck, provenance: dict | None = None, created: str | None = No
     for name in sorted(ck.files):
         if is_text_file(name) and (ck.files[name] or 0) <= MAX_TEXT_FILE:
             texts[name] = src.read_file(name)
+    from ..kinds import snapshot_files
+
+    for name in snapshot_files(ck):  # a repo kind's own metadata (model_index.json, modules' configs...)
+        if name not in texts and (ck.files.get(name) or 0) <= MAX_TEXT_FILE:
+            texts[name] = src.read_file(name)
+    module_headers = [h for h in getattr(ck, "module_headers", []) if h.header_len]  # safetensors ones
     desc = {k: v for k, v in src.describe().items() if k not in ("requests", "bytes_read")}
     if src.kind == "local":
         desc["name"] = os.path.basename(desc.get("name") or "") or desc.get("name")
-    return build(source=desc, files=ck.files, text_files=texts, headers=ck.headers, tokenizer=ck.tokenizer,
+    return build(source=desc, files=ck.files, text_files=texts, headers=ck.headers + module_headers,
+                 tokenizer=ck.tokenizer,
                  provenance=provenance, created=created)
 
 

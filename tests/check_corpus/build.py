@@ -448,6 +448,82 @@ CASES.update({
     "RC005": (_with_neutral, _valid),
 })
 
+
+# --- repo kinds: copies of the repos the real libraries saved (fixtures/kinds, tools/make_kind_fixtures.py) ---
+KINDS = Path(__file__).resolve().parents[2] / "fixtures" / "kinds"
+
+
+def _kind(d: Path, name: str) -> Path:
+    import shutil
+
+    shutil.copytree(KINDS / name, d, dirs_exist_ok=True)
+    return d
+
+
+def _adapter(d: Path, base: str | None = None, **cfg) -> Path:
+    _kind(d, "peft-lora-tiny-llama")
+    ac = json.loads((d / "adapter_config.json").read_text())
+    ac["base_model_name_or_path"] = base if base is not None else str(KINDS / "tiny-llama")
+    ac.update(cfg)
+    write_json(d / "adapter_config.json", ac)
+    return d
+
+
+def _dense_out(d: Path, out: int) -> Path:
+    _kind(d, "st-tiny-bert-dense")
+    c = json.loads((d / "2_Dense" / "config.json").read_text())
+    c["out_features"] = out
+    write_json(d / "2_Dense" / "config.json", c)
+    return d
+
+
+def _wrong_base(d: Path) -> Path:
+    c = json.loads((KINDS / "tiny-llama" / "config.json").read_text())
+    c.update(hidden_size=96, head_dim=48)
+    write_json(d / "base" / "config.json", c)
+    return _adapter(d, str(d / "base"))
+
+
+def _st_without_normalize_folder(d: Path) -> Path:
+    import shutil
+
+    _kind(d, "st-tiny-bert-dense")
+    shutil.rmtree(d / "3_Normalize")  # Normalize saves nothing; on the Hub its folder does not exist
+    return d
+
+
+def _unlink(d: Path, *rels: str) -> Path:
+    for r in rels:
+        (d / r).unlink()
+    return d
+
+
+def _truncate(p: Path, keep: float) -> None:
+    data = p.read_bytes()
+    p.write_bytes(data[: int(len(data) * keep)])
+
+
+CASES.update({
+    "KD001": (lambda d: _unlink(_kind(d, "diffusers-tiny-sd"), "vae/diffusion_pytorch_model.safetensors",
+                                "vae/diffusion_pytorch_model.fp16.safetensors"),
+              lambda d: _kind(d, "diffusers-tiny-sd")),
+    "KD002": (lambda d: (_kind(d, "diffusers-tiny-sd"),
+                         (d / "unet" / "diffusion_pytorch_model.fp16.safetensors").write_bytes(
+                             (KINDS / "diffusers-tiny-sd" / "vae" / "diffusion_pytorch_model.fp16.safetensors")
+                             .read_bytes())),
+              lambda d: _kind(d, "diffusers-tiny-sd")),
+    "KD003": (lambda d: _unlink(_kind(d, "st-tiny-bert-dense"), "2_Dense/model.safetensors"),
+              _st_without_normalize_folder),
+    "KD004": (lambda d: _dense_out(d, 12), lambda d: _dense_out(d, 8)),
+    "KD010": (lambda d: _adapter(d, r=4), lambda d: _adapter(d, r=8)),
+    "KD011": (_wrong_base, lambda d: _adapter(d)),
+    "KD020": (lambda d: (_kind(d, "onnx-tiny-external"), _truncate(d / "model.onnx", 0.6)),
+              lambda d: _kind(d, "onnx-tiny-external")),
+    "KD021": (lambda d: _unlink(_kind(d, "onnx-tiny-external"), "model.onnx_data"),
+              lambda d: _kind(d, "onnx-tiny-external")),
+    "KD030": (lambda d: _adapter(d, "ckptscope-test/tiny-llama"), lambda d: _adapter(d)),
+})
+
 #: rules that only exist with the architecture rules (analysis.arch)
 ARCH_RULES = ("RC001", "RC002", "RC003", "RC004", "RC005")
 #: fallbacks that run only when the architecture rules do not reconcile the model

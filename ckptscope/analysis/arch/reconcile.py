@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-STATUSES = ("exact", "shape_mismatch", "dtype_mismatch", "unexpected", "missing")
+STATUSES = ("exact", "shape_mismatch", "dtype_mismatch", "unexpected", "missing", "packed")
 
 
 @dataclass
@@ -104,17 +104,30 @@ def reconcile(expected: Iterable, actual: Iterable) -> Reconciliation:
     shape and dtype both differ counts as a shape mismatch. Two dictionaries compared in one C-level step decide
     the common case (everything matches); only a checkpoint that differs is walked tensor by tensor.
     """
+    actual = actual if isinstance(actual, list) else list(actual)
     exp = {e.name: (e.dtype, tuple(e.shape)) for e in expected}
     act = {a.name: (a.dtype, tuple(a.shape)) for a in actual}
     counts = {s: 0 for s in STATUSES}
     if exp == act:
         counts["exact"] = len(exp)
         return Reconciliation([], counts, bool(exp))
+    from ...kinds.packed import packed_status, side_of, stored_for
+
+    objs = {a.name: a for a in actual}
+    packed: set[str] = set()  #: expected weights stored packed (MLX, GPTQ/AWQ, compressed-tensors, bitsandbytes)
+    consumed: set[str] = set()  #: stored names that hold a packed expected weight (X.qweight, X.weight_packed)
     items: list[ReconItem] = []
     for name, (ed, es) in exp.items():
         a = act.get(name)
         if a is None:
+            alt = stored_for(name, objs)
+            if alt is not None and packed_status(es, ed, alt, objs):
+                packed.add(name)
+                consumed.add(alt.name)
+                continue
             items.append(ReconItem("missing", name, es, None, ed, None))
+        elif (a[1] != es or a[0] != ed) and packed_status(es, ed, objs[name], objs):
+            packed.add(name)
         elif a[1] != es:
             items.append(ReconItem("shape_mismatch", name, es, a[1], ed, a[0]))
         elif a[0] != ed:
@@ -122,9 +135,14 @@ def reconcile(expected: Iterable, actual: Iterable) -> Reconciliation:
         else:
             counts["exact"] += 1
     for name, (ad, as_) in act.items():
-        if name not in exp:
+        if name not in exp and name not in consumed:
+            if packed and side_of(name) in packed:
+                continue  # a quantization side tensor of a packed weight (scales, biases, absmax...)
             items.append(ReconItem("unexpected", name, None, as_, None, ad))
+    counts["packed"] = len(packed)
     for it in items:
         counts[it.status] += 1
-    exact = not items and counts["exact"] > 0
+    if not counts["packed"]:
+        del counts["packed"]
+    exact = not items and counts["exact"] + counts.get("packed", 0) > 0
     return Reconciliation(items, counts, exact, _quirks(items) if not exact else [])

@@ -285,9 +285,13 @@ def report_stage(ck, report) -> None:
         rec.update(status="exact" if r.exact else "differs", **r.to_dict())
         if r.exact:
             rec["summary"] = (f"exact: all {r.total:,} tensors match config.json in name, shape and dtype")
+            if r.counts.get("packed"):
+                rec["summary"] += (f" ({r.counts['packed']:,} as packed low-bit weights of the predicted shape, "
+                                   "their scales aside)")
         else:
-            n = sum(v for k, v in r.counts.items() if k != "exact")
-            detail = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in r.counts.items() if v and k != "exact")
+            n = sum(v for k, v in r.counts.items() if k not in ("exact", "packed"))
+            detail = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in r.counts.items()
+                               if v and k not in ("exact", "packed"))
             first = r.problems()[0].describe()
             rec["summary"] = f"{n:,} of {r.total:,} tensors differ from config.json ({detail}); e.g. {first}"
             if r.exact_but_quirks:

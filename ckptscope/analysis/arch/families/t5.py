@@ -35,7 +35,9 @@ def tensors(d, layout):
     inner = d.nh * d.hd
     per_layer_rel = d.mt == "umt5"  # UMT5 has a relative bias in every block
     yield "shared.weight", (d.V, d.H), EMBEDDING, None
-    for stack, n in (("encoder", d.L), ("decoder", d.c.num_decoder_layers or d.L)):
+    encoder_only = "T5EncoderModel" in d.c.architectures  # e.g. the text_encoder_2 of SD3 / Flux pipelines
+    stacks = (("encoder", d.L),) if encoder_only else (("encoder", d.L), ("decoder", d.c.num_decoder_layers or d.L))
+    for stack, n in stacks:
         for i in range(n):
             p = f"{stack}.block.{i}.layer"
             yield from _attn(p + ".0.SelfAttention", d, inner, i == 0 or per_layer_rel)
@@ -45,5 +47,5 @@ def tensors(d, layout):
                 yield from norm(p + ".1.layer_norm", d.H, NORM)
             yield from _ff(f"{p}.{2 if stack == 'decoder' else 1}", d)
         yield from norm(f"{stack}.final_layer_norm", d.H, NORM)
-    if not d.tied:
+    if not d.tied and not encoder_only:
         yield from linear("lm_head", d.V, d.H, LM_HEAD, kind=None)
