@@ -31,13 +31,15 @@ FAMILIES = {
     "mamba2": "Mamba2ForCausalLM", "exaone4": "Exaone4ForCausalLM", "ernie4_5": "Ernie4_5ForCausalLM",
     "ernie4_5_moe": "Ernie4_5_MoeForCausalLM", "hunyuan_v1_dense": "HunYuanDenseV1ForCausalLM",
     "hunyuan_v1_moe": "HunYuanMoEV1ForCausalLM", "seed_oss": "SeedOssForCausalLM", "smollm3": "SmolLM3ForCausalLM",
-    "phimoe": "PhimoeForCausalLM", "mistral3": "Mistral3ForConditionalGeneration",
+    "phimoe": "PhimoeForCausalLM", "dbrx": "DbrxForCausalLM", "mistral3": "Mistral3ForConditionalGeneration",
 }
 #: defaults transformers' own model class cannot build (None where the model needs a number): set explicitly
 OVERRIDES = {
     "hunyuan_v1_dense": {"head_dim": 128}, "hunyuan_v1_moe": {"head_dim": 128, "num_experts": 16,
                                                               "moe_topk": 2},
     "nemotron": {"num_key_value_heads": 8},
+    "dbrx": {"attn_config": {"kv_n_heads": 8, "clip_qkv": 8, "rope_theta": 500000.0}},  # the default DbrxAttentionConfig
+    # has no rope_theta the model can read; values of databricks/dbrx-instruct
     "starcoder2": {"bos_token_id": 0, "eos_token_id": 0},  # the class default 50256 is past its own vocab (49152);
     # bigcode/starcoder2-* configs use 0
 }

@@ -156,3 +156,40 @@ class _MiniCPM3:
 
 
 FAMILY_LIST.append(_MiniCPM3())
+
+
+def _dbrx(s, d, layout):
+    """DBRX: ``transformer.wte``, per block ``norm_attn_norm`` (norm_1, fused ``attn.Wqkv`` of
+    (heads + 2 x attn_config.kv_n_heads) x head_dim, ``attn.out_proj``, norm_2) and ``ffn`` (``router.layer``,
+    experts fused in 2-D ``experts.mlp.w1``/``v1``/``w2`` of (experts x ffn_hidden_size, H)), ``norm_f``.
+    Norms are LayerNorms without bias. Checked against transformers 5.23's meta build (transformers__dbrx)."""
+    d.need("H", "L", "nh", "hd", "V")
+    att = d.get("attn_config") if isinstance(d.get("attn_config"), dict) else {}
+    ffn = d.get("ffn_config") if isinstance(d.get("ffn_config"), dict) else {}
+    kv = att.get("kv_n_heads", 1)
+    E, I = ffn.get("moe_num_experts", 4), ffn.get("ffn_hidden_size", 3584)
+    for v, what in ((kv, "attn_config.kv_n_heads"), (E, "ffn_config.moe_num_experts"), (I, "ffn_config.ffn_hidden_size")):
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 < v <= 1_000_000:
+            raise PredictionError(f"config.json gives no usable value for {what}")
+    if d.L * E > 500_000:
+        raise PredictionError("config.json describes too many experts")
+    from ...classify import EXPERTS, ROUTER
+
+    H = d.H
+    yield "transformer.wte.weight", (d.V, H), EMBEDDING, None
+    for i in range(d.L):
+        p = f"transformer.blocks.{i}"
+        yield from norm(p + ".norm_attn_norm.norm_1", H, NORM)
+        yield from linear(p + ".norm_attn_norm.attn.Wqkv", (d.nh + 2 * kv) * d.hd, H, ATTENTION)
+        yield from linear(p + ".norm_attn_norm.attn.out_proj", H, d.nh * d.hd, ATTENTION)
+        yield from norm(p + ".norm_attn_norm.norm_2", H, NORM)
+        yield p + ".ffn.router.layer.weight", (E, H), ROUTER, None
+        for w in ("w1", "v1", "w2"):
+            yield f"{p}.ffn.experts.mlp.{w}", (E * I, H), EXPERTS, None
+    yield from norm("transformer.norm_f", H, NORM)
+    if not d.tied:
+        yield from linear("lm_head", d.V, H, LM_HEAD, kind=None)
+
+
+FAMILY_LIST.append(_Custom(Spec(("dbrx",), ("DbrxForCausalLM",), "transformers 5.23 meta-device build "
+                                "(fixtures/oracle/transformers__dbrx)"), _dbrx))
