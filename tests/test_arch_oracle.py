@@ -43,6 +43,7 @@ TRANSFORMERS5 = {
     "glm4_moe": {"mtp": False},  # GLM-4.5's Hub checkpoints carry the DeepSeek-style MTP layer; transformers not
     "qwen3_next": {"mtp": False},
     "mimo": {"mtp": False},
+    "minimax": {"lightning_buffers": True},  # transformers 5 saves the lightning-attention decay buffers
 }
 
 

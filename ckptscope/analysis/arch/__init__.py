@@ -124,7 +124,7 @@ def layer_kinds(config: ModelConfig | None) -> dict | None:
     """Per-layer facts for the memory planner, from the family rules (None without rules or config):
 
     ``{"family", "layers": [kind per decoder layer], "counts": {kind: n}, "state": {kind: {...shapes}}}``, where a
-    kind is ``attention`` (keeps K/V per token), ``mamba`` / ``mamba2`` / ``gated_deltanet`` (a recurrent state of
+    kind is ``attention`` (keeps K/V per token), ``mamba`` / ``mamba2`` / ``gated_deltanet`` / ``lightning`` (a state of
     fixed size per sequence: ``state[kind]`` gives the conv and ssm/recurrent shapes in elements),
     ``attention+mamba2`` (Falcon-H1: both in one layer) or ``none`` (no token mixer: Nemotron-H MLP/MoE blocks,
     DeciLM no-op or linear-replaced attention).
@@ -164,7 +164,7 @@ def layer_kinds(config: ModelConfig | None) -> dict | None:
     state = {}
     for k in counts:
         base = k.split("+")[-1]
-        if base in ("mamba", "mamba2", "gated_deltanet"):
+        if base in ("mamba", "mamba2", "gated_deltanet", "lightning"):
             try:
                 state[base] = state_shapes(d, base)
             except PredictionError:

@@ -194,6 +194,7 @@ def decoder_layer(d, s: Spec, i: int, mixer: str, ffn: str, layout):
 
 
 def tensors(s: Spec, d, layout):
+    d.layout = layout
     d.need("H", "L", "V")
     if s.model_types[0] not in ("mamba", "mamba2"):
         d.need("nh", "kv", "hd")

@@ -64,6 +64,7 @@ class Dims:
         self.top_k = c.num_experts_per_tok or 0
         self.MI = c.moe_intermediate_size
         self.tied = c.tie_word_embeddings if c.tie_word_embeddings is not None else tie_default
+        self.layout: dict = {}  #: the layout options of this prediction (set by the family)
 
     def get(self, key: str, default=None):
         return self.c.get(key, default)

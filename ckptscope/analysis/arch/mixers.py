@@ -70,9 +70,25 @@ def deltanet_dims(d) -> dict:
 
 def mixer(p: str, d, s, kind: str):
     """Tensors of one recurrent mixer of ``kind`` at layer prefix ``p`` (spec ``s`` names the module)."""
-    name = getattr(s, "mixer_name", None) or {"mamba": "mamba", "mamba2": "mamba", "gated_deltanet": "linear_attn"}[kind]
+    name = getattr(s, "mixer_name", None) or {"mamba": "mamba", "mamba2": "mamba", "gated_deltanet": "linear_attn",
+                                               "lightning": "self_attn"}[kind]
     m = f"{p}.{name}"
     H = d.H
+    if kind == "lightning":  # MiniMax-Text-01 lightning attention: fused qkv, output gate, RMS norm, out_proj
+        inner = d.nh * d.hd
+        yield from linear(m + ".qkv_proj", 3 * inner, H, A)
+        yield from linear(m + ".output_gate", inner, H, A)
+        yield m + ".norm.weight", (inner,), NORM, None
+        yield from linear(m + ".out_proj", H, inner, A)
+        if getattr(d, "layout", {}).get("lightning_buffers"):  # transformers 5 registers the decays as buffers
+            from ..classify import BUFFER
+
+            bs = int(d.get("block_size") or 256)
+            yield m + ".slope_rate", (d.nh, 1, 1), BUFFER, None
+            yield m + ".query_decay", (d.nh, bs, 1), BUFFER, None
+            yield m + ".key_decay", (d.nh, bs, 1), BUFFER, None
+            yield m + ".diagonal_decay", (1, d.nh, bs, bs), BUFFER, None
+        return
     if kind == "gated_deltanet":
         x = deltanet_dims(d)
         kd, vd = x["nk"] * x["dk"], x["nv"] * x["dv"]
@@ -121,6 +137,8 @@ def mixer(p: str, d, s, kind: str):
 def state_shapes(d, kind: str) -> dict:
     """The per-sequence state one layer of ``kind`` keeps: {"conv": (channels, kernel - 1 or kernel),
     "ssm"/"recurrent": shape}, in elements. Constant in the sequence length."""
+    if kind == "lightning":  # one (head_dim x head_dim) key-value state per head
+        return {"recurrent": (d.nh, d.hd, d.hd)}
     if kind == "gated_deltanet":
         x = deltanet_dims(d)
         return {"conv": (2 * x["nk"] * x["dk"] + x["nv"] * x["dv"], x["conv"]),

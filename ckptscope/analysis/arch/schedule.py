@@ -71,6 +71,10 @@ def mixer_kinds(d, recurrent: str = "linear_attention") -> list[str]:
             t = str(t)
             out.append("attention" if t in ATTENTION_TYPES else recurrent)
         return out + ["attention"] * (L - len(out))
+    atl = _ints(g("attn_type_list"))  # MiniMax-Text-01: 1 = softmax attention, 0 = lightning attention
+    if atl is not None:
+        out = ["attention" if x == 1 else recurrent for x in atl[:L]]
+        return out + ["attention"] * (L - len(out))
     fai = g("full_attention_interval")  # Qwen3-Next before layer_types: every fai-th layer is attention
     if isinstance(fai, int) and not isinstance(fai, bool) and fai > 0:
         return ["attention" if (i + 1) % fai == 0 else recurrent for i in range(L)]

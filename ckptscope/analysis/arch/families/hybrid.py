@@ -137,8 +137,12 @@ def _nemotron_h(s, d, layout):
     yield from _head(d)
 
 
+MINIMAX = Spec(("minimax",), ("MiniMaxForCausalLM", "MiniMaxText01ForCausalLM"), TF.format("minimax"), moe="mixtral",
+               moe_name="block_sparse_moe", moe_inter="intermediate_size", hybrid=True, recurrent="lightning")
+
 FAMILY_LIST = [
     SpecFamily(QWEN3_NEXT),
+    SpecFamily(MINIMAX),
     SpecFamily(JAMBA),
     _Custom(Spec(("granitemoehybrid",), ("GraniteMoeHybridForCausalLM",), TF.format("granitemoehybrid"),
                  qkv_bias="attention_bias", o_bias="attention_bias"), _granite_hybrid),
