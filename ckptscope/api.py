@@ -63,6 +63,8 @@ def build_report(ck: Checkpoint) -> Report:
             ent.update(kind="safetensors", header_bytes=8 + h.header_len, tensors=len(h.tensors),
                        data_bytes=sum(t.nbytes for t in h.tensors))
         files.append(ent)
+    if ck.gguf is not None:
+        _gguf_files(ck, files)
     notes = list(ck.source.notes) + list(ck.notes)
     findings: list[Finding] = []
     basis = "headers"
@@ -75,6 +77,9 @@ def build_report(ck: Checkpoint) -> Report:
     by_bytes = s["bytes"]
     by_bytes["files_total"] = sum(v or 0 for n, v in ck.files.items() if n in hdr)
     by_bytes["header_total"] = sum(8 + h.header_len for h in ck.headers + ck.module_headers if h.header_len)
+    if ck.gguf is not None:
+        by_bytes["files_total"] = sum(p.file_size or 0 for p in ck.gguf.parts)
+        by_bytes["header_total"] = ck.gguf.header_bytes
     if ck.index is not None:
         by_bytes["index_total_size"] = ck.index.total_size
         if ck.index.total_size is not None and ck.index.total_size != by_bytes["total"] and (
@@ -101,7 +106,8 @@ def build_report(ck: Checkpoint) -> Report:
     for p in ck.problems:
         findings.append(Finding(p.code, "error", p.message, p.file, p.tensor))
     report = Report(
-        source={**ck.source.describe(), "weights": [h.file for h in ck.headers + ck.module_headers]},
+        source={**ck.source.describe(), "weights": [h.file for h in ck.headers + ck.module_headers] + (
+            [p.file for p in ck.gguf.parts] if ck.gguf is not None else []), "format": ck.format},
         model=_model_section(ck),
         parameters=s["parameters"],
         bytes=by_bytes,
@@ -113,9 +119,19 @@ def build_report(ck: Checkpoint) -> Report:
         notes=notes,
         basis=basis,
     )
-    for stage in _stages():
+    for stage in _stages(ck):
         stage(ck, report)
     return report
+
+
+def _gguf_files(ck: Checkpoint, files: list[dict]) -> None:
+    """GGUF files in the file list: header bytes and tensor counts, like safetensors files."""
+    parts = {p.file: p for p in ck.gguf.parts}
+    for ent in files:
+        p = parts.get(ent["name"])
+        if p is not None:
+            ent.update(kind="gguf", header_bytes=p.data_offset if p.tensors else p.header_bytes,
+                       tensors=len(p.tensors), data_bytes=p.tensor_bytes)
 
 
 def _config_only(ck: Checkpoint, notes: list[str]) -> tuple[dict, list]:
@@ -159,10 +175,14 @@ def _predictor():
 STAGE_MODULES = ("ckptscope.analysis.arch", "ckptscope.analysis.quant", "ckptscope.kinds")
 
 
-def _stages():
+# A GGUF checkpoint has llama.cpp's tensor names: the HF architecture rules do not apply; its own stage does.
+GGUF_STAGE_MODULES = ("ckptscope.analysis.gguf.stage",)
+
+
+def _stages(ck: Checkpoint | None = None):
     import importlib
 
-    for name in STAGE_MODULES:
+    for name in (GGUF_STAGE_MODULES if ck is not None and ck.gguf is not None else STAGE_MODULES):
         try:
             mod = importlib.import_module(name)
         except ImportError:

@@ -39,10 +39,16 @@ class Checkpoint:
     #: counted in the totals, kept out of ``tensors`` so the root model's config rules see only its own tensors
     module_headers: list[HeaderInfo] = field(default_factory=list)
     packed_factors: dict[str, int] = field(default_factory=dict)  #: tensor name -> logical params per element
+    gguf: object | None = None  #: the GGUF model read (readers.gguf_model.GGUFModel) when the source is GGUF
+    gguf_variants: list[dict] = field(default_factory=list)  #: every GGUF model of the source, when several
 
     @property
     def has_weights(self) -> bool:
-        return bool(self.headers or self.module_headers)
+        return bool(self.headers or self.module_headers) or self.gguf is not None
+
+    @property
+    def format(self) -> str:
+        return "gguf" if self.gguf is not None else "safetensors"
 
     def all_tensors(self) -> list[TensorInfo]:
         """The root model's tensors and every module's, each counted once."""
@@ -101,6 +107,14 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
                 raise CkptError("is not valid JSON", _disp(source, "generation_config.json")) from None
             ck.problems.append(Problem("MD001", "generation_config.json", "is not valid JSON"))
 
+    from .checkpoint_gguf import gguf_sets, load_gguf
+
+    gsets = gguf_sets(source, files, single)
+    if gsets is not None:  # GGUF: its own header, config and tokenizer (checkpoint_gguf)
+        load_gguf(ck, source, gsets, strict=strict)
+        if tokenizer and ck.tokenizer is None:
+            _load_tokenizer(ck, source, files)
+        return ck
     if single:
         shards = [single]
         if ck.config is not None:

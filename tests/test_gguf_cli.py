@@ -31,10 +31,11 @@ def test_inspect_gguf_json(run_cli, smol_gguf):
     code, out, _ = run_cli("inspect", smol_gguf, "--json")
     assert code == 0
     d = json.loads(out)
-    assert d["file_type"] == "Q4_1" and d["architecture"] == "llama" and d["tensors"] == 272
-    assert {k: v["tensors"] for k, v in d["by_type"].items()} == {"Q4_1": 210, "Q8_0": 1, "F32": 61}
-    assert d["bytes"]["expected_file"] == 98_362_432 and d["bytes"]["metadata"] == 1_785_664
-    assert d["metadata"]["tokenizer.ggml.tokens"] == "[str x 49,152]"
+    g = d["gguf"]
+    assert g["file_type"] == "Q4_1" and g["architecture"] == "llama" and d["tensors"]["count"] == 272
+    assert {k: v["tensors"] for k, v in g["by_type"].items()} == {"Q4_1": 210, "Q8_0": 1, "F32": 61}
+    assert g["expected_file_bytes"] == 98_362_432 and g["files"][0]["metadata_bytes"] == 1_785_664
+    assert g["metadata"]["tokenizer.ggml.tokens"] == "[str x 49,152]"
 
 
 def test_inspect_bad_gguf_is_one_line_error(run_cli, tmp_path):

@@ -190,10 +190,15 @@ def test_private_and_missing_repos(hub, material, run_cli, monkeypatch):
 def test_no_safetensors_weights_lists_what_is_there(hub, material, run_cli):
     files = {k: v for k, v in material["minilm"].items() if k != "model.safetensors"}
     files["pytorch_model.bin"] = material["minilm"]["model.safetensors"]
-    files["model-q4.gguf"] = material["minilm"]["model.safetensors"]
+    files["tf_model.h5"] = material["minilm"]["model.safetensors"]
     hub.add(StubRepo("old/bin-only", files))
     code, out, err = run_cli("inspect", "old/bin-only")
-    assert code == 2 and "no safetensors weights" in err and ".bin x1" in err and ".gguf x1" in err
+    assert code == 2 and "no safetensors weights" in err and ".bin x1" in err and ".h5 x1" in err
+    # a .gguf makes it a GGUF repo (sources/hub_gguf.py): a file named .gguf that is not one is refused, one line
+    files["model-q4.gguf"] = material["minilm"]["model.safetensors"]
+    hub.add(StubRepo("old/fake-gguf", files))
+    code, out, err = run_cli("inspect", "old/fake-gguf")
+    assert code == 2 and "model-q4.gguf: not a GGUF file" in err and len(err.strip().splitlines()) == 1
 
 
 def test_lfs_pointer_instead_of_weights(hub, material, run_cli):

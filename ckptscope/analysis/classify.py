@@ -87,7 +87,8 @@ def _mtp_start(config: ModelConfig | None) -> int | None:
 
 
 _NUM = re.compile(r"(?<=\.)\d+(?=\.|$)|^\d+(?=\.)")
-_LAYER_T = re.compile(r"(?:^|\.)(?:(encoder|decoder)\.)?(?:layers|layer|h|blocks|block|decoder_layers)\.#\.")
+_LAYER_T = re.compile(r"(?:^|\.)(?:(encoder|decoder|enc|dec)\.)?(?:layers|layer|h|blocks|block|decoder_layers|blk)\.#\.")
+_STACKS = {"enc": "encoder", "dec": "decoder"}  # GGUF's enc.blk.N / dec.blk.N
 _EXPERT_T = re.compile(r"\.experts\.#\.")
 
 
@@ -105,7 +106,7 @@ def _template(tmpl: str) -> tuple[str, int | None, str | None, int | None, bool]
     m = _LAYER_T.search(tmpl)
     if m:
         layer_slot = tmpl.count("#", 0, m.end() - 1) - 1
-        stack = m.group(1)
+        stack = _STACKS.get(m.group(1), m.group(1))
     e = _EXPERT_T.search(tmpl)
     if e:
         expert_slot = tmpl.count("#", 0, e.end() - 1) - 1
@@ -180,6 +181,8 @@ def _classify(name: str) -> Placement:
 
 
 def component_of(name: str) -> str:
+    if name.startswith(_GGUF_HEADS) and _gguf_names().is_gguf_name(name):  # llama.cpp names: gguf's table
+        return _gguf_names().component(name)
     if QUANT_SUFFIX.search(name):
         return QUANT
     if BUFFER_PAT.search(name):
@@ -192,6 +195,16 @@ def component_of(name: str) -> str:
         if pat.search(name):
             return comp
     return OTHER
+
+
+_GGUF_HEADS = ("blk.", "enc.", "dec.", "v.", "a.", "mm.", "token_", "output_norm", "rope_", "position_embd",
+               "per_layer_", "altup_", "resampler.")
+
+
+def _gguf_names():
+    from .gguf import names
+
+    return names
 
 
 def packing_factor(name: str, dtype: str, config: ModelConfig | None) -> int:

@@ -20,6 +20,8 @@ from ..report import Finding
 from .registry import RULES, SEVERITIES, Rule, expand
 
 GROUP_MODULES = ("integrity", "metadata", "index", "pickles", "config", "tokenizer", "kinds")
+#: a GGUF checkpoint has llama.cpp's names and its own metadata: its loader's rules instead of config/index ones
+GGUF_GROUP_MODULES = ("integrity", "metadata", "pickles", "gguf", "tokenizer")
 MAX_FINDINGS_PER_RULE = 200  #: more are counted in the summary, not listed
 
 
@@ -45,6 +47,7 @@ class CheckResult:
     suppressed: dict[str, int] = field(default_factory=dict)  #: findings over MAX_FINDINGS_PER_RULE, by rule
     notes: list[str] = field(default_factory=list)
     root: str | None = None  #: prefix for file paths when printing (how the user named a local folder)
+    parameters: dict | None = None  #: parameters.total / by_dtype of what was read (set by the check command)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -73,6 +76,7 @@ class CheckResult:
                          for f in self.findings],
             "rules": [RULES[r].to_dict() for r in self.rules_run],
             "notes": self.notes,
+            **({"parameters": self.parameters} if self.parameters is not None else {}),
         }
 
 
@@ -136,7 +140,8 @@ def run_checks(ck, options: CheckOptions | None = None, *, source_name: str | No
     options = options or CheckOptions()
     enabled = options.enabled()
     ctx = CheckContext(ck, enabled)
-    for name in GROUP_MODULES:
+    gguf = getattr(ck, "gguf", None) is not None or any(p.code.startswith("GG") for p in ck.problems)
+    for name in (GGUF_GROUP_MODULES if gguf else GROUP_MODULES):
         mod = importlib.import_module(f"{__name__}.{name}")
         mod.run(ctx)
     findings: list[Finding] = []

@@ -35,6 +35,7 @@ GROUPS = {
     "RC": "architecture reconciliation",
     "TK": "tokenizer",
     "KD": "repo kinds (Diffusers, Sentence Transformers, PEFT, ONNX)",
+    "GG": "GGUF (what llama.cpp's loader refuses)",
 }
 
 RULES: dict[str, Rule] = {}
@@ -169,3 +170,20 @@ def expand(spec: list[str] | None) -> set[str]:
             raise KeyError(s)
         out.update(hit)
     return out
+
+# --- GGUF: the reader's problem codes (readers/gguf.py PROBLEMS), what llama.cpp's gguf.cpp loader refuses ---
+_RECONVERT = "convert or quantize the model again with a current llama.cpp (convert_hf_to_gguf.py, llama-quantize)"
+
+
+def _gguf_rules() -> None:
+    from ..readers.gguf import PROBLEMS as _GG
+
+    fixes = {"GG001": "this is not a GGUF file: upload the real file (a git-LFS pointer? run `git lfs pull`)",
+             "GG012": "the file is truncated: upload it again (header extracts are truncated by design)",
+             "GG014": "re-export the tokenizer; token strings should be UTF-8",
+             "GG015": "upload every file of the split set (llama-gguf-split --merge to check it)"}
+    for rid, summary in _GG.items():
+        rule(rid, "warning" if rid == "GG014" else "error", summary, fixes.get(rid, _RECONVERT))
+
+
+_gguf_rules()

@@ -17,10 +17,11 @@ examples:
   ckptscope check ./my-model
   ckptscope check ./my-model --strict --ignore IX008
   ckptscope check ./my-model --format sarif --output ckptscope.sarif
+  ckptscope check ./my-model --format html --output ckptscope.html   # one page, no network; keep as a CI artifact
   ckptscope check --list-rules
 """
 
-FORMATS = ("text", "json", "github", "sarif", "junit")
+FORMATS = ("text", "json", "github", "sarif", "junit", "html")
 
 
 def _csv(s: str) -> list[str]:
@@ -111,6 +112,11 @@ def run(args) -> int:
     if source.kind == "local":
         spec = os.path.normpath(args.source)
         result.root = os.path.dirname(spec) if os.path.isfile(spec) else spec
+    if args.format == "json" and ck.has_weights:
+        from ..analysis.breakdown import summarize
+
+        p = summarize(ck.tensors, ck.config)["parameters"]
+        result.parameters = {"total": p["total"], "by_dtype": p["by_dtype"]}
     text = _render(result, args.format)
     if args.output:
         try:
@@ -136,6 +142,10 @@ def _render(result, fmt: str) -> str:
         from ..format.sarif import render
     elif fmt == "junit":
         from ..format.junit import render
+    elif fmt == "html":
+        from ..format.html import render as r_html
+
+        return r_html("check", result)
     else:
         render = render_text
     return render(result)

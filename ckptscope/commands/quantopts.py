@@ -19,6 +19,9 @@ def add_arguments(p) -> None:
     p.add_argument("--gguf-rules", choices=("legacy", "head"), default="legacy",
                    help="llama.cpp quantization rules: legacy (Apr 2024 - Mar 2026 files, default) or head (2026)")
     p.add_argument("--imatrix", action="store_true", help="assume an importance matrix was used (changes some types)")
+    p.add_argument("--compare", metavar="GGUF",
+                   help="compare the predicted GGUF with a real one tensor by tensor: a .gguf file, a folder, "
+                        "ORG/NAME:TAG or a resolve URL (--quant defaults to the file's type)")
 
 
 def _parse_list(text: str) -> list[tuple[str, int | None]]:
@@ -33,8 +36,9 @@ def _parse_list(text: str) -> list[tuple[str, int | None]]:
 
 
 def _inventory(ck):
-    """Real tensors when the checkpoint has headers, else the architecture rules' prediction."""
-    if ck.tensors:
+    """Real tensors when the checkpoint has headers, else the architecture rules' prediction (also for a GGUF
+    checkpoint, whose llama.cpp tensors are not the Hugging Face ones: predicted from its GGUF metadata)."""
+    if ck.tensors and getattr(ck, "gguf", None) is None:
         return ck.tensors, "headers"
     if ck.config is None:
         return None, None
@@ -43,12 +47,31 @@ def _inventory(ck):
     except ImportError:
         return None, None
     inv = predict_inventory(ck.config)
-    return (inv, "config") if inv else (None, None)
+    basis = "gguf-metadata" if getattr(ck, "gguf", None) is not None else "config"
+    return (inv, basis) if inv else (None, None)
+
+
+def _open_compare(args):
+    """The GGUF model named by --compare (None when not given)."""
+    spec = getattr(args, "compare", None)
+    if not spec:
+        return None
+    from ..api import open_checkpoint
+    from ..errors import CkptError
+
+    ck = open_checkpoint(spec, token=getattr(args, "token", None), offline=getattr(args, "offline", None),
+                         tokenizer=False)
+    if getattr(ck, "gguf", None) is None:
+        raise CkptError("is not a GGUF file or repo", "--compare " + spec)
+    return ck.gguf
 
 
 def build_section(args, ck) -> dict | None:
     """Predicted sizes for each scheme of ``args.quant`` (None when --quant was not given)."""
     text = getattr(args, "quant", None)
+    target = _open_compare(args)
+    if not text and target is not None and target.file_type:
+        text = target.file_type
     if not text:
         return None
     from ..analysis.gguf import estimate_gguf, normalize_ftype
@@ -74,6 +97,11 @@ def build_section(args, ck) -> dict | None:
             e = estimate_gguf(tensors, ck.config, ft, rules=rules, imatrix=imatrix, tokenizer=ck.tokenizer)
             d = e.to_dict(with_tensors=bool(getattr(args, "gguf_types", False)))
             d.update(kind="gguf", label=f"GGUF {ft}")
+            if target is not None and (target.file_type == ft or not any(
+                    normalize_ftype(n) == target.file_type for n, _ in _parse_list(text))):
+                from ..analysis.gguf.compare import compare
+
+                d["compare"] = compare(e, target, args.compare)
             key = ft
         else:
             e = estimate_scheme(tensors, ck.config, sc, group_size=g)
@@ -114,6 +142,10 @@ def render_text(section: dict) -> str:
                 lines.append("  dropped by the converter: " + "; ".join(f"{n} x {r}" for r, n in d["dropped"].items()))
         for a in d.get("assumptions", []):
             lines.append(f"  - {a}")
+        if d.get("compare"):
+            from ..analysis.gguf.compare import render_text as r_cmp
+
+            lines.append(r_cmp(d["compare"]).rstrip("\n"))
         if d.get("tensors"):
             lines.append(f"  {'tensor':<44} {'type':<8} {'ne':<28} bytes")
             for t in d["tensors"]:

@@ -28,10 +28,16 @@ def open_source(spec: str, *, revision: str | None = None, token: str | None = N
         from .hub import HubSource, parse_repo_spec
     except ImportError:  # pragma: no cover - the hub module lands with the Hub issue
         raise SourceError("no such file or folder", spec) from None
-    repo = parse_repo_spec(spec)
+    from .hub_gguf import split_selector
+
+    base, selector = split_selector(spec)  # ORG/NAME:Q4_K_M, ORG/NAME/file.gguf, a resolve/blob URL
+    repo = parse_repo_spec(base)
     if repo is None:
         raise SourceError("no such file or folder, and not a Hub repo id (expected ORG/NAME)", spec)
-    return HubSource.open(spec, revision=revision, token=token, offline=offline, quiet=quiet)
+    src = HubSource.open(base, revision=revision, token=token, offline=offline, quiet=quiet)
+    if selector:
+        src.gguf_select = selector  # type: ignore[attr-defined]
+    return src
 
 
 __all__ = ["Source", "open_source"]

@@ -38,6 +38,12 @@ class Source(ABC):
     def read_headers(self, paths: list[str], strict: bool = True) -> list[HeaderInfo]:
         """The parsed safetensors header of each path, in order."""
 
+    def read_gguf(self, paths: list[str]):
+        """The parsed GGUF header of each path, in order (``readers.gguf.GGUFInfo``)."""
+        from ..errors import SourceError
+
+        raise SourceError(f"this source ({self.kind}) cannot read GGUF headers", self.display)
+
     def has_file(self, path: str) -> bool:
         return path in self.list_files()
 

@@ -216,6 +216,8 @@ class HubSource(Source):
         names = list(self._files)
         if any("/" not in n and n.endswith(".safetensors") for n in names):
             return
+        if any(n.lower().endswith(".gguf") for n in names):  # a GGUF repo: sources/hub_gguf.py reads it
+            return
         from ..kinds import has_onnx
 
         if "model_index.json" in self._files or has_onnx(names) or (
@@ -340,6 +342,16 @@ class HubSource(Source):
             out = self._ranged(paths, strict)
         self._save_header_cache(out)
         return out
+
+    def read_gguf(self, paths: list[str]):
+        from .hub_gguf import read_gguf_headers
+
+        return read_gguf_headers(self, paths)
+
+    def gguf_raw_header(self, path: str, n: int) -> bytes:
+        from .hub_gguf import raw_header
+
+        return raw_header(self, path, n)
 
     def _headers(self) -> dict:
         h = getattr(self, "_hdrs", None)

@@ -68,6 +68,33 @@ class LocalSource(Source):
         self.stats.bytes += len(data)
         return data
 
+    def file_kind(self, rel: str) -> str | None:
+        """What the file is, from its first bytes (readers.detect)."""
+        from ..readers.detect import detect_file
+
+        try:
+            return detect_file(self._path(rel))
+        except OSError:
+            return None
+
+    def gguf_raw_header(self, rel: str, n: int) -> bytes:
+        with open(self._path(rel), "rb") as f:
+            return f.read(n)
+
+    def read_gguf(self, paths: list[str]):
+        from ..readers.gguf import read_gguf
+
+        out = []
+        for rel in paths:
+            full = self._path(rel)
+            if not os.path.exists(full):
+                raise SourceError("GGUF file not found", full)
+            info = read_gguf(full, display=rel)
+            self.stats.requests += 1
+            self.stats.bytes += info.header_bytes
+            out.append(info)
+        return out
+
     def read_headers(self, paths: list[str], strict: bool = True) -> list[HeaderInfo]:
         out = []
         for rel in paths:

@@ -154,7 +154,8 @@ def _now() -> str:
 
 def build(*, source: dict, files: dict, text_files: dict[str, bytes], headers: list[HeaderInfo],
           tokenizer: TokenizerInfo | None, provenance: dict | None = None, created: str | None = None,
-          raw_headers: dict[str, bytes | dict] | None = None) -> dict:
+          raw_headers: dict[str, bytes | dict] | None = None,
+          gguf_headers: dict[str, tuple[bytes, int | None]] | None = None) -> dict:
     """The snapshot as a dict. ``source``: kind/name/revision/endpoint of where it was read.
 
     ``raw_headers`` (file -> the JSON header bytes as read, or the object as decoded) stores headers verbatim:
@@ -179,7 +180,7 @@ def build(*, source: dict, files: dict, text_files: dict[str, bytes], headers: l
             texts[name] = data.decode("utf-8")
         except UnicodeDecodeError:
             continue
-    return {
+    out = {
         "format": FORMAT,
         "version": VERSION,
         "created": created or _now(),
@@ -190,6 +191,27 @@ def build(*, source: dict, files: dict, text_files: dict[str, bytes], headers: l
         "tokenizer": tokenizer_summary(tokenizer) if tokenizer is not None else None,
         "headers": {k: hdrs[k] for k in sorted(hdrs)},
     }
+    if gguf_headers:  # GGUF headers verbatim (magic .. data section start), re-validated when read back
+        import base64
+
+        out["gguf_headers"] = {k: {"file_size": size, "header_bytes": len(raw),
+                                   "header_b64": base64.b64encode(raw).decode("ascii")}
+                               for k, (raw, size) in sorted(gguf_headers.items())}
+    return out
+
+
+def _gguf_headers(ck) -> dict[str, tuple[bytes, int | None]] | None:
+    """The raw header bytes of every GGUF file the checkpoint read (through the source's ``gguf_raw_header``)."""
+    if getattr(ck, "gguf", None) is None:
+        return None
+    get = getattr(ck.source, "gguf_raw_header", None)
+    if get is None:
+        raise CkptError(f"this source ({ck.source.kind}) cannot give back the GGUF header bytes for a snapshot")
+    out = {}
+    for p in ck.gguf.parts:
+        n = p.data_offset if p.tensors else p.header_bytes
+        out[p.file] = (get(p.file, n), p.file_size)
+    return out
 
 
 def from_checkpoint(ck, provenance: dict | None = None, created: str | None = None) -> dict:
@@ -207,9 +229,13 @@ def from_checkpoint(ck, provenance: dict | None = None, created: str | None = No
     desc = {k: v for k, v in src.describe().items() if k not in ("requests", "bytes_read")}
     if src.kind == "local":
         desc["name"] = os.path.basename(desc.get("name") or "") or desc.get("name")
-    return build(source=desc, files=ck.files, text_files=texts, headers=ck.headers + module_headers,
-                 tokenizer=ck.tokenizer,
-                 provenance=provenance, created=created)
+    gg = _gguf_headers(ck)
+    files = ck.files
+    if gg is not None:  # a GGUF file's folder may hold anything: keep the files read and the small ones kept
+        files = {k: v for k, v in ck.files.items() if k in gg or k in texts}
+    return build(source=desc, files=files, text_files=texts, headers=ck.headers + module_headers,
+                 tokenizer=None if gg is not None else ck.tokenizer,
+                 provenance=provenance, created=created, gguf_headers=gg)
 
 
 def dumps(snap: dict, compress: bool = True, level: int = 9, pretty: bool = True) -> bytes:
@@ -373,6 +399,39 @@ class SnapshotSource(Source):
                     info.problems.append(Problem(str(prob[0]), p, str(prob[1]), prob[2]))
             self.stats.requests += 1
             out.append(info)
+        return out
+
+    @property
+    def gguf_stored(self) -> set[str]:
+        g = self.snap.get("gguf_headers")
+        return set(g) if isinstance(g, dict) else set()
+
+    def _gguf_entry(self, p: str) -> tuple[bytes, int | None]:
+        import base64
+        import binascii
+
+        ent = (self.snap.get("gguf_headers") or {}).get(p)
+        if not isinstance(ent, dict) or not isinstance(ent.get("header_b64"), str):
+            raise SourceError("no GGUF header for this file in the snapshot", p)
+        size = ent.get("file_size")
+        try:
+            raw = base64.b64decode(ent["header_b64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise SourceError("snapshot GGUF header is not valid base64", p) from None
+        return raw, size if isinstance(size, int) and not isinstance(size, bool) else None
+
+    def gguf_raw_header(self, p: str, n: int) -> bytes:
+        return self._gguf_entry(p)[0][:n]
+
+    def read_gguf(self, paths: list[str]):
+        from ..readers.gguf import parse_gguf
+
+        out = []
+        for p in paths:
+            raw, size = self._gguf_entry(p)
+            self.stats.requests += 1
+            self.stats.bytes += len(raw)
+            out.append(parse_gguf(raw, p, size))
         return out
 
     def describe(self) -> dict:

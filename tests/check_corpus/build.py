@@ -530,6 +530,57 @@ ARCH_RULES = ("RC001", "RC002", "RC003", "RC004", "RC005")
 FALLBACK_RULES = ("CF005", "CF006", "CF007")
 
 
+# GGUF: one hostile file per llama.cpp loader check (tests/ggufgen.py HOSTILE); near miss: a sound file written by
+# gguf-py's GGUFWriter
+def _gguf_blob(blob):
+    return lambda d: (d / "model.gguf").write_bytes(blob)
+
+
+def _gguf_sound(d):
+    import ggufgen
+
+    ggufgen.write_tiny(d / "model-Q8_0.gguf")
+
+
+def _gguf_truncated(d):
+    import ggufgen
+
+    p = ggufgen.write_tiny(d / "model-Q8_0.gguf")[0]
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) - 4096])
+
+
+def _gguf_bad_token(d):
+    import struct
+
+    from ggufgen import ARCH, gguf, s
+
+    toks = s(b"tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, 2) + s(b"ok") + s(b"\xff\xfe")
+    (d / "model.gguf").write_bytes(gguf([ARCH, toks], []))
+
+
+def _gguf_split_missing(d):
+    import ggufgen
+
+    files = ggufgen.write_tiny(d / "model-Q8_0.gguf", split_max_tensors=8)
+    files[1].unlink()
+
+
+def _gguf_cases() -> dict:
+    from ggufgen import HOSTILE
+
+    out: dict = {}
+    for _name, blob, rule in HOSTILE:
+        out.setdefault(rule, (_gguf_blob(blob), _gguf_sound))
+    out["GG012"] = (_gguf_truncated, _gguf_sound)
+    out["GG014"] = (_gguf_bad_token, _gguf_sound)
+    out["GG015"] = (_gguf_split_missing, _gguf_sound)
+    return out
+
+
+CASES.update(_gguf_cases())
+
+
 def build(rule: str, which: str, root: Path) -> Path:
     d = Path(root) / f"{rule}-{which}"
     d.mkdir(parents=True, exist_ok=True)

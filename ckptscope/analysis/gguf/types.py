@@ -69,6 +69,24 @@ _TYPES = [
 ]
 
 TYPES: dict[str, GGMLType] = {t[0]: GGMLType(*t) for t in _TYPES}
+
+
+def _from_gguf_package() -> None:
+    """Types the installed ``gguf`` package knows and this table does not (a newer llama.cpp): added from its
+    ``GGML_QUANT_SIZES``, so a file with a new type is read with the package's block size."""
+    from .pkg import constants
+
+    c = constants()
+    if c is None:  # pragma: no cover - gguf is a dependency; the table above still works without it
+        return
+    GGML_QUANT_SIZES = c.GGML_QUANT_SIZES
+    ids = {t.id for t in TYPES.values()}
+    for qt, (block, size) in GGML_QUANT_SIZES.items():
+        if int(qt) not in ids and qt.name not in TYPES:
+            TYPES[qt.name] = GGMLType(qt.name, int(qt), block, size, qt.name.lower(), block > 1, True)
+
+
+_from_gguf_package()
 TYPES_BY_ID: dict[int, GGMLType] = {t.id: t for t in TYPES.values()}
 
 # llama_ftype: name -> (id, default ggml type). Names as llama-quantize spells them.
