@@ -141,9 +141,13 @@ def run_checks(ck, options: CheckOptions | None = None, *, source_name: str | No
     enabled = options.enabled()
     ctx = CheckContext(ck, enabled)
     gguf = getattr(ck, "gguf", None) is not None or any(p.code.startswith("GG") for p in ck.problems)
+    from .metadata import finish_tokenizer_verify, start_tokenizer_verify
+
+    verify = start_tokenizer_verify(ctx) if ctx.on("MD001") else None
     for name in (GGUF_GROUP_MODULES if gguf else GROUP_MODULES):
         mod = importlib.import_module(f"{__name__}.{name}")
         mod.run(ctx)
+    finish_tokenizer_verify(ctx, verify)
     findings: list[Finding] = []
     seen: set[tuple] = set()
     per_rule: dict[str, int] = {}
