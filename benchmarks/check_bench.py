@@ -18,7 +18,7 @@ from check_corpus.build import state_dict_pickle, torch_zip, write_st  # noqa: E
 from ckptscope.analysis.arch import predict_inventory  # noqa: E402
 from ckptscope.checkpoint import load_checkpoint  # noqa: E402
 from ckptscope.checks import CheckOptions, run_checks  # noqa: E402
-from ckptscope.checks.pickle_scan import scan_file  # noqa: E402
+from ckptscope.security import scan_path  # noqa: E402
 from ckptscope.readers.config import parse_config  # noqa: E402
 from ckptscope.sources.local import LocalSource  # noqa: E402
 
@@ -61,10 +61,10 @@ def main() -> None:
         names = [f"model.layers.{i // 100}.mlp.experts.{i % 100}.w{i % 3}.weight" for i in range(100_000)]
         p = torch_zip(d / "pytorch_model.bin", state_dict_pickle(names))
         t0 = time.perf_counter()
-        r = scan_file(str(p))
+        r = scan_path(str(p))
         dt = time.perf_counter() - t0
         print(f"pickle scan: {len(names):,}-tensor state dict, data.pkl {p.stat().st_size / 2**20:.1f} MiB: {dt:.2f} s, "
-              f"globals {r.globals}, error {r.error}")
+              f"globals {list(r.imports)}, problems {r.problems}")
     print(f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

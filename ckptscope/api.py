@@ -147,6 +147,16 @@ def _config_only(ck: Checkpoint, notes: list[str]) -> tuple[dict, list]:
         if inv is not None:
             notes.append("no safetensors weights here: every number is predicted from config.json alone")
             return summarize(inv, ck.config), inv
+        try:
+            from .analysis.arch import estimate_inventory
+        except ImportError:
+            estimate_inventory = None
+        inv, basis, why = estimate_inventory(ck.config) if estimate_inventory else (None, None, "")
+        if inv:
+            notes.append(f"no safetensors weights and no architecture rules for {ck.config.architecture}: every "
+                         f"number is a {basis} estimate from config.json ({why})"
+                         + ("; APPROXIMATE" if basis == "approximate" else ""))
+            return summarize(inv, ck.config), inv
     if ck.config is None:
         notes.append("no config.json and no safetensors weights: nothing to count")
     else:

@@ -81,6 +81,7 @@ class StubFile:
     prefix: bytes  #: the real bytes at the start (the whole file for small files)
     lfs: bool = False
     etag: str = ""
+    suffix: bytes = b""  #: real bytes at the end (a zip's central directory); zeros between prefix and suffix
 
     def read(self, start: int, end: int) -> bytes:
         """Bytes [start, end) (end exclusive, clipped to the size)."""
@@ -88,7 +89,13 @@ class StubFile:
         if start >= end:
             return b""
         head = self.prefix[start:end]
-        return head + b"\0" * (end - start - len(head))
+        out = head + b"\0" * (end - start - len(head))
+        if self.suffix:
+            s0 = self.size - len(self.suffix)
+            if end > s0:
+                a = max(start, s0)
+                out = out[:a - start] + self.suffix[a - s0:end - s0]
+        return out
 
 
 def small_file(data: bytes) -> StubFile:

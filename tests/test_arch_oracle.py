@@ -29,12 +29,21 @@ def _load(p):
         return json.load(f)
 
 
+# Remote-code families transformers 5.23 has no class for: checked against hand derivations and published totals
+# in tests/test_arch_families.py instead.
+NO_TRANSFORMERS_CLASS = {"InternLM2ForCausalLM", "MiniCPMForCausalLM", "MiMoForCausalLM", "DeciLMForCausalLM",
+                         "ExaoneForCausalLM", "BailingMoeForCausalLM", "BailingMoeV2ForCausalLM"}
+
 # Layout options that give what transformers 5 writes, instead of what the Hub checkpoints hold.
 TRANSFORMERS5 = {
     "gpt2": {"prefix": True, "attn_bias": None, "masked_bias": False},
     "bert": {"position_ids": False},
     "deepseek_v3": {"mtp": False},
     "deepseek_v2": {"mtp": False},
+    "glm4_moe": {"mtp": False},  # GLM-4.5's Hub checkpoints carry the DeepSeek-style MTP layer; transformers not
+    "qwen3_next": {"mtp": False},
+    "mimo": {"mtp": False},
+    "minimax": {"lightning_buffers": True},  # transformers 5 saves the lightning-attention decay buffers
 }
 
 
@@ -54,10 +63,12 @@ def _hub_dtype_rule(name, want, got) -> bool:
     return name.endswith(".mlp.gate.e_score_correction_bias") and want[0] == got[0] and got[1] == "F32"
 
 
-def test_oracle_covers_all_21_configs():
+def test_oracle_covers_every_config_transformers_can_build():
     names = {p.name.split(".json")[0] for p in FILES}
     configs = {p.name for p in (FIXTURES / "configs").iterdir() if p.is_dir()}
-    assert configs <= names and len(configs) == 21
+    no_class = {n for n in configs if json.loads((FIXTURES / "configs" / n / "config.json").read_text())
+                .get("architectures", [""])[0] in NO_TRANSFORMERS_CLASS}
+    assert configs - no_class <= names and len(configs) >= 21
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name.split(".json")[0])

@@ -178,3 +178,21 @@ def test_json_metadata_note(tmp_path, run_cli):
     code, out, _ = run_cli("check", d)
     assert code == 1
     assert "config.json is a JSON list, not an object" in out and "generation_config.json is not valid JSON" in out
+
+
+def test_tokenizers_library_rejection_is_an_error(run_cli, tmp_path):
+    """tokenizer.json that parses as JSON (so inspect reads its counts) but that the tokenizers library refuses
+    to load (a merge names a token outside the vocabulary): check fails it, MD001."""
+    tokenizers = pytest.importorskip("tokenizers")
+    from tokenizers.models import BPE
+
+    d = build("ST008", "near", tmp_path)
+    good = json.loads(tokenizers.Tokenizer(BPE({"a": 0, "b": 1, "ab": 2}, [("a", "b")])).to_str())
+    write_json(d / "tokenizer.json", good)
+    code, out, _ = run_cli("check", d, "--select", "MD001")
+    assert code == 0, out
+    bad = json.loads(json.dumps(good))
+    bad["model"]["merges"].append(["a", "c"])
+    write_json(d / "tokenizer.json", bad)
+    code, out, _ = run_cli("check", d, "--select", "MD001")
+    assert code == 1 and "MD001" in out and "tokenizers library cannot load it" in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from check_corpus.build import ARCH_RULES, CASES, FALLBACK_RULES, build, llama_tensors, write_st
@@ -13,7 +15,15 @@ from ckptscope.sources.local import LocalSource
 
 
 def run(path, **opts):
-    ck = load_checkpoint(LocalSource(str(path)), strict=False)
+    from check_corpus.build import CASE_OPTIONS, SETTINGS_CASES
+    from ckptscope.checks import load_options
+
+    rule = Path(path).name.split("-")[0]
+    opts = {**CASE_OPTIONS.get(rule, {}), **opts}
+    src = LocalSource(str(path))
+    ck = load_checkpoint(src, strict=False)
+    if rule in SETTINGS_CASES:
+        return run_checks(ck, load_options(src, CheckOptions(select=["ALL"], **opts)))
     return run_checks(ck, CheckOptions(select=["ALL"], **opts))
 
 
@@ -76,7 +86,7 @@ def test_specific_messages(tmp_path, no_arch):
     res = run(build("PK001", "fire", tmp_path))
     assert "posix.system" in next(f.message for f in res.findings if f.rule == "PK001")
     res = run(build("PK002", "fire", tmp_path / "b"))
-    assert "transformers.training_args.TrainingArguments" in next(f.message for f in res.findings if f.rule == "PK002")
+    assert "mymodel.modeling.MyModel" in next(f.message for f in res.findings if f.rule == "PK002")
     res = run(build("MD002", "fire", tmp_path / "c"))
     f = next(f for f in res.findings if f.rule == "MD002")
     assert "../../etc/" in f.message and f.tensor == "model.norm.weight"

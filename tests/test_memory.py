@@ -341,9 +341,12 @@ def test_plan_fit_and_headroom():
     r = plan(config=c, options=Options(context=65536, gpus=parse_gpus("L4")))
     inf = r["inference"]
     pg = inf["per_gpu"]
-    assert pg["weights"] == 2 * 8_030_261_248
+    # bf16 parameters + transformers' rotary buffers inv_freq and original_inv_freq: 2 x 64 fp32 values (head_dim 128)
+    assert pg["weights"] == 2 * 8_030_261_248 + 2 * 64 * 4
     assert pg["kv_cache"] == 131072 * 65536  # 8 GiB: with 14.96 GiB of weights it overflows 22.5 GiB
-    assert pg["total"] == pg["weights"] + pg["kv_cache"] + pg["activations"] + pg["overhead"]
+    assert pg["workspace"] == 32 * 2**20  # cuBLAS workspace on sm90 (CublasHandlePool.cpp: 4096 KiB x 8)
+    assert pg["total"] == (pg["weights"] + pg["kv_cache"] + pg["activations"] + pg["workspace"] + pg["cuda_graphs"]
+                           + pg["overhead"])
     assert inf["capacity_per_gpu"] == 23034 * 2**20
     assert inf["fits"] is False and inf["headroom"] == inf["capacity_per_gpu"] - pg["total"]
     r2 = plan(config=c, options=Options(context=65536, gpus=parse_gpus("2xL4")))

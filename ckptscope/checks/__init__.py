@@ -32,6 +32,8 @@ class CheckOptions:
     ignore: list[str] = field(default_factory=list)
     strict: bool = False  #: warnings count as errors
     severity: dict[str, str] = field(default_factory=dict)  #: per-rule severity overrides
+    allow_globals: list[str] = field(default_factory=list)  #: pickle globals allowed (command line only)
+    refused: list[str] = field(default_factory=list)  #: repository settings ignored because they weaken PK rules
 
     def enabled(self) -> set[str]:
         base = expand(self.select) if self.select else {r.id for r in RULES.values() if r.default}
@@ -143,9 +145,15 @@ def run_checks(ck, options: CheckOptions | None = None, *, source_name: str | No
     enabled = options.enabled()
     ctx = CheckContext(ck, enabled)
     gguf = getattr(ck, "gguf", None) is not None or any(p.code.startswith("GG") for p in ck.problems)
+    ctx.allow_globals = list(options.allow_globals)
+    ctx.refused_settings = list(options.refused)
+    from .metadata import finish_tokenizer_verify, start_tokenizer_verify
+
+    verify = start_tokenizer_verify(ctx) if ctx.on("MD001") else None
     for name in (GGUF_GROUP_MODULES if gguf else GROUP_MODULES):
         mod = importlib.import_module(f"{__name__}.{name}")
         mod.run(ctx)
+    finish_tokenizer_verify(ctx, verify)
     findings: list[Finding] = []
     seen: set[tuple] = set()
     per_rule: dict[str, int] = {}
@@ -179,6 +187,39 @@ def run_checks(ck, options: CheckOptions | None = None, *, source_name: str | No
                        notes=([prov] if prov else []) + list(ck.notes), provenance=prov)
 
 
+def load_for_check(source, variant=None):
+    """The Checkpoint ``check`` runs on. A single local file that is pickle-based (by content, whatever its
+    name: ``check model.bin``) is not read as safetensors: the PK rules scan it and nothing else is assumed."""
+    import os
+
+    from ..checkpoint import Checkpoint, load_checkpoint
+
+    single = source.weights_only_file()
+    root = getattr(source, "root", None)
+    if single and root and source.kind == "local":
+        from ..security.containers import SNIFF_BYTES, sniff
+        from .pickles import _not_pickle
+
+        path = os.path.join(root, single)
+        try:
+            with open(path, "rb") as f:
+                head = f.read(SNIFF_BYTES)
+            size = os.path.getsize(path)
+        except OSError:
+            head, size = b"", 0
+        kind = None if _not_pickle(head, size) else sniff(head)
+        if kind == "pickle0":
+            from ..security import sniff_pickle_container
+
+            kind = sniff_pickle_container(path)
+        if kind:
+            ck = Checkpoint(source=source, files=source.list_files())
+            ck.notes.append(f"{single} is pickle-based ({kind}, by content): scanned statically for what loading "
+                            "it would import; it has no safetensors header")
+            return ck
+    return load_checkpoint(source, strict=False, variant=variant)
+
+
 def load_options(source, cli: CheckOptions | None = None) -> CheckOptions:
     """Merge the checked repo's ``.ckptscope.toml`` / ``[tool.ckptscope]`` in pyproject.toml with the CLI's."""
     from .settings import read_settings
@@ -187,15 +228,14 @@ def load_options(source, cli: CheckOptions | None = None) -> CheckOptions:
 
 
 def check(spec: str, *, select=None, ignore=None, strict: bool = False, revision=None, token=None,
-          offline=None) -> CheckResult:
+          offline=None, allow_globals=None) -> CheckResult:
     """Open ``spec`` and run the checks, honouring the repository's own ckptscope settings."""
-    from ..checkpoint import load_checkpoint
     from ..sources import open_source
 
     source = open_source(spec, revision=revision, token=token, offline=offline)
-    opts = load_options(source, CheckOptions(select=select, ignore=list(ignore or []), strict=strict))
-    ck = load_checkpoint(source, strict=False)
-    return run_checks(ck, opts)
+    opts = load_options(source, CheckOptions(select=select, ignore=list(ignore or []), strict=strict,
+                                             allow_globals=list(allow_globals or [])))
+    return run_checks(load_for_check(source), opts)
 
 
 __all__ = ["RULES", "Rule", "CheckOptions", "CheckResult", "CheckContext", "run_checks", "check", "load_options"]

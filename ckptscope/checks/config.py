@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ..analysis.classify import AUDIO_PAT, BUFFER_PAT, QUANT_SUFFIX, VISION_PAT, classify
+from ..analysis.classify import AUDIO, AUDIO_PAT, BUFFER, QUANT, VISION, VISION_PAT, classify
 
 PLAIN_FLOATS = ("F16", "BF16", "F32", "F64")
 HEAD_PAT = re.compile(r"(^|\.)(lm_head|embed_out)\.(weight|qweight|weight_packed)$|^(model\.)?output\.weight$")
@@ -28,7 +28,12 @@ def _arch_api():
 
 
 def _text(name: str) -> bool:
-    return not (VISION_PAT.search(name) or AUDIO_PAT.search(name))
+    """Outside the vision and audio towers. The component comes from the (memoised, per name pattern)
+    classification; only quantization side-tensors, classified as such first, need the tower patterns."""
+    comp = classify(name).component
+    if comp == QUANT:
+        return not (VISION_PAT.search(name) or AUDIO_PAT.search(name))
+    return comp != VISION and comp != AUDIO
 
 
 def text_tensors(ck):
@@ -58,7 +63,7 @@ def run(ctx) -> None:
     if c.dtype and ctx.on("CF001"):
         by = Counter()
         for t in tensors:
-            if t.dtype in PLAIN_FLOATS and not QUANT_SUFFIX.search(t.name) and not BUFFER_PAT.search(t.name):
+            if t.dtype in PLAIN_FLOATS and classify(t.name).component not in (QUANT, BUFFER):
                 by[t.dtype] += t.nbytes
         if by:
             stored, nbytes = by.most_common(1)[0]

@@ -49,25 +49,36 @@ def run(ctx) -> None:
             f = p.file.rsplit("/", 1)[-1] if p.file else "tokenizer.json"
             if f not in lfs and not any(r[0] == "MD001" and r[2] == f for r in ctx.raw):
                 ctx.add("MD001", f"{f} {p.message}", f)
-    _verify_tokenizer_json(ctx, lfs)
     if not ctx.single and "config.json" not in files and (ctx.ck.headers or index_files(files)) and \
             getattr(ctx.ck, "kind", None) not in ("peft", "diffusers", "onnx"):  # their configs live elsewhere
         ctx.add("MD003", "safetensors weights but no config.json: transformers cannot load this repository",
                 None)
 
 
-def _verify_tokenizer_json(ctx, lfs) -> None:
-    """MD001 when the tokenizers library itself rejects a tokenizer.json that ckptscope's JSON reader accepted
-    (what users load must load)."""
+def start_tokenizer_verify(ctx):
+    """Load tokenizer.json with the ``tokenizers`` library in a thread (it releases the GIL) while the other rules
+    run; :func:`finish_tokenizer_verify` adds MD001 when the library rejects a file ckptscope's reader accepted
+    (what users load must load). None when there is nothing to verify."""
     tok = ctx.ck.tokenizer
-    if tok is None or tok.source != "tokenizer.json" or "tokenizer.json" in lfs:
-        return
+    if tok is None or tok.source != "tokenizer.json":
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
     from ..readers.tokenizer import verify_with_tokenizers
 
     try:
         data = ctx.ck.source.read_file("tokenizer.json")
     except Exception:  # noqa: BLE001 - read problems are reported by the reader's own finding
+        return None
+    ex = ThreadPoolExecutor(max_workers=1)
+    fut = ex.submit(verify_with_tokenizers, data)
+    ex.shutdown(wait=False)
+    return fut
+
+
+def finish_tokenizer_verify(ctx, fut) -> None:
+    if fut is None or any(r[0] == "ST011" and r[2] == "tokenizer.json" for r in ctx.raw):
         return
-    why = verify_with_tokenizers(data)
+    why = fut.result()
     if why:
         ctx.add("MD001", f"tokenizer.json {why}", "tokenizer.json")

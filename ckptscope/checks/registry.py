@@ -93,16 +93,21 @@ rule("MD010", "error", "metadata file refused: not a regular file, over its size
      "checkout", "commit the real file (a regular file inside the repository, of a sane size)")
 
 # --- pickles ---
-rule("PK001", "error", "pickle imports a dangerous callable (code execution on load)",
-     "do not publish this file; convert trusted weights to safetensors")
-rule("PK002", "warning", "pickle imports globals outside the known-safe set",
-     "convert to safetensors; loading needs torch.load(weights_only=False), which runs them")
+rule("PK001", "error", "pickle imports a known gadget or uses a construct that runs code on load",
+     "do not publish or load this file; convert trusted weights to safetensors")
+rule("PK002", "error", "pickle imports globals outside the allow-list (loading it imports and may call them)",
+     "convert to safetensors; if you trust the file, allow a name with --allow-global module.name")
 rule("PK003", "warning", "pickle-based weights and no safetensors weights",
      "convert to safetensors (e.g. the `convert` Space, or save_pretrained(safe_serialization=True))")
 rule("PK004", "info", "pickle-based weights beside safetensors weights",
      "delete the legacy .bin/.pt files once the safetensors weights are verified")
-rule("PK005", "warning", "pickle file could not be scanned completely (malformed, truncated or too large)",
+rule("PK005", "error", "pickle-based file could not be verified to its end (malformed, truncated, encrypted, "
+     "inconsistent archive, over a limit)",
      "treat it as unsafe; convert trusted weights to safetensors")
+rule("PK006", "info", "a global allowed on the command line (--allow-global) was imported",
+     "keep the list of allowed globals short and reviewed")
+rule("PK007", "warning", "the repository's own settings try to disable or downgrade a PK rule (ignored)",
+     "remove PK rules from the repository's ignore/select/severity; only the command line can change them")
 
 # --- config vs tensors ---
 rule("CF020", "error", "config.json field that sizes the model is of the wrong type, negative, out of bounds or "

@@ -85,10 +85,45 @@ def read_settings(source, cli=None):
             found = parse_settings(source.read_file(name), name)
             if found:
                 break
+    found, refused = protect_pk(found)
     return CheckOptions(
         select=cli.select if cli.select else found.get("select"),
         extend_select=list(found.get("extend_select", [])) + list(cli.extend_select),
         ignore=list(found.get("ignore", [])) + list(cli.ignore),
         strict=bool(cli.strict or found.get("strict", False)),
         severity={**found.get("severity", {}), **cli.severity},
+        allow_globals=list(cli.allow_globals),
+        refused=refused,
     )
+
+
+def protect_pk(found: dict) -> tuple[dict, list[str]]:
+    """The scanned repository cannot switch off its own security check: PK rules it ignores, leaves out of its
+    ``select`` or downgrades in ``[severity]`` are restored (upgrades are kept). Returns (settings, what was
+    refused)."""
+    pk = {r for r in RULES if r.startswith("PK") and RULES[r].default}
+    rank = {s: i for i, s in enumerate(SEVERITIES)}  # error 0 < warning 1 < info 2
+    out, refused = dict(found), []
+    if "ignore" in out:
+        keep = []
+        for item in out["ignore"]:
+            hit = expand([item]) & pk
+            if hit:
+                refused.append(f"ignore {item}")
+                keep += sorted(expand([item]) - pk)
+            else:
+                keep.append(item)
+        out["ignore"] = keep
+    if out.get("select") is not None:
+        missing = pk - expand(out["select"])
+        if missing:
+            refused.append(f"select without {', '.join(sorted(missing))}")
+            out["select"] = list(out["select"]) + sorted(missing)
+    sev = dict(out.get("severity", {}))
+    for k, v in list(sev.items()):
+        if k in RULES and k.startswith("PK") and rank[v] > rank[RULES[k].severity]:
+            refused.append(f"severity {k} = {v!r}")
+            del sev[k]
+    if "severity" in out:
+        out["severity"] = sev
+    return out, refused

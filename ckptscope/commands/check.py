@@ -18,10 +18,11 @@ examples:
   ckptscope check ./my-model
   ckptscope check ./my-model --strict --ignore IX008
   ckptscope check ./my-model --format sarif --output ckptscope.sarif
+  ckptscope check ./my-model --format html --output ckptscope.html   # one page, no network; keep as a CI artifact
   ckptscope check --list-rules
 """
 
-FORMATS = ("text", "json", "github", "sarif", "junit")
+FORMATS = ("text", "json", "github", "sarif", "junit", "html")
 
 
 def _csv(s: str) -> list[str]:
@@ -49,6 +50,9 @@ def add_arguments(p) -> None:
     p.add_argument("--extend-select", type=_csv, default=[], metavar="RULE,...", help="rules to add to the set")
     p.add_argument("--ignore", type=_csv, default=[], metavar="RULE,...", help="rules not to run")
     p.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    p.add_argument("--allow-global", action="append", default=[], metavar="MODULE.NAME",
+                   help="accept this pickle global (repeatable; listed in the output as PK006); only the command "
+                        "line can do this, never the repository's settings")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument("--list-rules", action="store_true", help="print every rule and exit")
 
@@ -100,8 +104,7 @@ def run(args) -> int:
         return 0
     if not args.source:
         raise CkptError("SOURCE is required (a folder, .safetensors file or Hub repo id)")
-    from ..checkpoint import load_checkpoint
-    from ..checks import CheckOptions, load_options, run_checks
+    from ..checks import CheckOptions, load_for_check, load_options, run_checks
     from ..checks.registry import expand
     from ..sources import open_source
 
@@ -113,8 +116,9 @@ def run(args) -> int:
     source = open_source(args.source, revision=args.revision, token=args.token, offline=args.offline,
                          quiet=args.quiet or not sys.stderr.isatty(), catalog=args.catalog, timeout=args.timeout)
     opts = load_options(source, CheckOptions(select=args.select, extend_select=args.extend_select,
-                                             ignore=args.ignore, strict=args.strict))
-    ck = load_checkpoint(source, strict=False, variant=args.variant)
+                                             ignore=args.ignore, strict=args.strict,
+                                             allow_globals=[g for a in args.allow_global for g in _csv(a)]))
+    ck = load_for_check(source, variant=args.variant)
     result = run_checks(ck, opts, source_name=args.source)
     if source.kind == "local":
         spec = os.path.normpath(args.source)
@@ -149,6 +153,10 @@ def _render(result, fmt: str) -> str:
         from ..format.sarif import render
     elif fmt == "junit":
         from ..format.junit import render
+    elif fmt == "html":
+        from ..format.html import render as r_html
+
+        return r_html("check", result)
     else:
         render = render_text
     return render(result)

@@ -52,3 +52,21 @@ def write(text: str) -> None:
     sys.stdout.write(text)
     if not text.endswith("\n"):
         sys.stdout.write("\n")
+
+
+def add_output_argument(p) -> None:
+    p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+
+
+def emit(text: str, output: str | None) -> None:
+    """Write ``text`` to ``output`` (a file path) or stdout; an unwritable path is one clear error."""
+    if not output:
+        write(text)
+        return
+    from ..errors import CkptError
+
+    try:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as e:
+        raise CkptError(f"cannot write ({e.strerror or e})", output) from None

@@ -18,7 +18,7 @@ examples:
   ckptscope diff old.ckpt.gz ./model --format github
 """
 
-FORMATS = ("text", "json", "markdown", "github")
+FORMATS = ("text", "json", "markdown", "github", "html")
 FALLBACK_KINDS = ("catalog", "hub-cache")  #: sources that stand in for the Hub when it cannot be reached
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_source_arguments, open_from_args, write
+from .common import add_output_argument, add_source_arguments, emit, open_from_args
 
 DESCRIPTION = """\
 Memory to serve or fine-tune a checkpoint, from metadata alone: weights (exact from the safetensors headers,
@@ -19,11 +19,17 @@ examples:
   ckptscope estimate ./model --gpus 24GiB --quant q4_k_m
   ckptscope estimate ./model --train lora --lora-rank 16 --context 4096 --gpus A100-80GB
   ckptscope estimate ./model --train full --zero 3 --gpus 8xH100 --checkpointing --json
+  ckptscope estimate ./model --context 8192 --gpus H100 --format html --output memory.html
 """
 
 
 def add_arguments(p) -> None:
     add_source_arguments(p)
+    p.add_argument("--engine", choices=("transformers", "vllm", "sglang", "llama.cpp"),
+                   help="engine profile: what it loads, its dtype, logits, KV storage and overhead (default "
+                        "transformers; see ckptscope/analysis/memory/engines.py for every number's source)")
+    p.add_argument("--dtype", help="runtime weight dtype: bfloat16, float16, float32 (default: what the engine does "
+                                   "with this config, stated)")
     p.add_argument("--context", type=int, help="tokens per sequence, prompt + generated (default: max_position_embeddings)")
     p.add_argument("--batch", type=int, default=1, help="sequences served at once / micro-batch per GPU (default 1)")
     p.add_argument("--gpus", help="GPUs: preset (H100, H200, A100-40GB, L40S, RTX-4090, MI300X, B200, ...), a size "
@@ -31,24 +37,30 @@ def add_arguments(p) -> None:
     p.add_argument("--tp", type=int, help="tensor-parallel degree (default: all GPUs)")
     p.add_argument("--kv-dtype", default="auto",
                    help="KV cache dtype: auto (model dtype), bf16, fp16, fp8, int8/q8_0, q4_0, fp32")
-    p.add_argument("--swa-policy", choices=("window", "full"), default="window",
-                   help="sliding-window layers keep only the window (default) or the full context")
+    p.add_argument("--swa-policy", choices=("window", "full"),
+                   help="sliding-window layers keep only the window or the full context (default: what the engine "
+                        "holds after a prefill: transformers full, the others window)")
     p.add_argument("--mla", choices=("latent", "expanded"), default="latent",
                    help="MLA cache: compressed latent (default) or per-head K/V")
-    p.add_argument("--moe-dispatch", choices=("transformers", "fused"), default="transformers",
-                   help="MoE prefill buffers: transformers' grouped_mm token copies (default, measured) or fused-MoE "
-                        "kernels as in vLLM/SGLang (not measured)")
+    p.add_argument("--moe-dispatch", choices=("transformers", "fused"),
+                   help="MoE prefill buffers: transformers' grouped_mm token copies or fused-MoE kernels as in "
+                        "vLLM/SGLang (default: the engine's)")
     p.add_argument("--encoder-tokens", type=int, help="encoder-decoder: input tokens (default: --context)")
-    p.add_argument("--prefill-chunk", type=int, default=8192,
-                   help="tokens prefilled per forward pass (default 8192; 0 = the whole prompt at once)")
-    p.add_argument("--overhead", help="runtime overhead per GPU, e.g. 2GiB (default: 1 GiB, +0.5 GiB with >1 GPU)")
+    p.add_argument("--prefill-chunk", type=int,
+                   help="tokens prefilled per forward pass (0 = the whole prompt at once; default: the engine's, "
+                        "transformers 0, vLLM/SGLang 8192, llama.cpp 512)")
+    p.add_argument("--overhead", help="runtime overhead per GPU outside the allocator, e.g. 2GiB (default: the "
+                                      "engine's, +0.5 GiB with >1 GPU)")
     p.add_argument("--no-vocab-parallel", action="store_true",
                    help="replicate embedding and LM head on every GPU instead of splitting them by vocabulary")
     t = p.add_argument_group("training")
     t.add_argument("--train", choices=("full", "lora", "qlora"), help="estimate fine-tuning memory instead of serving only")
     t.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0, help="DeepSpeed ZeRO stage (default 0)")
-    t.add_argument("--precision", choices=("mixed", "bf16"), default="mixed",
-                   help="full fine-tuning: mixed (16 B/param, fp32 master + Adam) or bf16 (8 B/param)")
+    t.add_argument("--precision", choices=("bf16", "amp", "mixed"), default="bf16",
+                   help="bf16 (default: bf16 weights, grads and AdamW state), amp (fp32 weights with autocast to "
+                        "bf16) or mixed (bf16 weights with an fp32 master copy)")
+    t.add_argument("--optimizer", choices=("adamw", "adamw-fused", "adamw-8bit", "adafactor", "sgd"),
+                   default="adamw", help="optimizer (default adamw: torch.optim.AdamW defaults, foreach on CUDA)")
     t.add_argument("--lora-rank", type=int, default=16, help="LoRA rank (default 16)")
     t.add_argument("--lora-targets", default="all-linear",
                    help="comma list of module names (q_proj,v_proj,...; attn; mlp) or all-linear (default)")
@@ -61,8 +73,13 @@ def add_arguments(p) -> None:
         quantopts.add_arguments(p)
     else:
         p.add_argument("--quant", help="quantization scheme(s) for the weights (needs the quantization module)")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p.add_argument("--format", choices=("text", "json", "html"), default="text",
+                   help="output format (html: one self-contained page, stacked bars at several context lengths)")
     p.add_argument("--json", action="store_const", const="json", dest="format", help="same as --format json")
+    add_output_argument(p)
+    p.add_argument("--context-sweep", action="store_true",
+                   help="add the plan at several context lengths (1,024 .. max_position_embeddings) to the report "
+                        "(always in html)")
 
 
 def _quant_section(args, ck):
@@ -101,10 +118,11 @@ def run(args) -> int:
         for name, s in (section.get("schemes") or {}).items():
             if isinstance(s, dict) and isinstance(s.get("bytes"), int):
                 qbytes[name] = s["bytes"]
-    opts = Options(context=args.context, batch=args.batch, kv_dtype=args.kv_dtype, gpus=gpus, tp=args.tp,
+    opts = Options(engine=args.engine, dtype=args.dtype, optimizer=args.optimizer, context=args.context, batch=args.batch, kv_dtype=args.kv_dtype, gpus=gpus, tp=args.tp,
                    policy=args.swa_policy, mla=args.mla, encoder_tokens=args.encoder_tokens,
                    moe_dispatch=args.moe_dispatch,
-                   prefill_chunk=max(0, args.prefill_chunk), overhead=overhead,
+                   prefill_chunk=None if args.prefill_chunk is None else max(0, args.prefill_chunk),
+                   overhead=overhead,
                    vocab_parallel=not args.no_vocab_parallel, train=args.train, zero=args.zero,
                    precision=args.precision, lora_rank=args.lora_rank, lora_targets=args.lora_targets,
                    checkpointing=args.checkpointing, quant_bytes=qbytes)
@@ -126,15 +144,26 @@ def run(args) -> int:
                                      "declare; run `ckptscope check`")
     if section:
         result["quantization"] = section
-    if args.format == "json":
+    out = getattr(args, "output", None)
+    if args.format == "html" or getattr(args, "context_sweep", False):
+        from ..analysis.memory.sweep import context_sweep, sweep_contexts
+
+        ctx = (result.get("kv_cache") or {}).get("context") or args.context
+        mp = (result.get("context") or {}).get("max_position_embeddings") or ck.config.max_position_embeddings
+        result["context_sweep"] = context_sweep(lambda o: plan(ck, o), opts, sweep_contexts(ctx, mp))
+    if args.format == "html":
+        from ..format.html import render as r_html
+
+        emit(r_html("estimate", result), out)
+    elif args.format == "json":
         import json
 
-        write(json.dumps(result, indent=2, default=str))
+        emit(json.dumps(result, indent=2, default=str), out)
     else:
         text = render_text(result)
         if section and quantopts is not None and hasattr(quantopts, "render_text"):
             text += "\n" + quantopts.render_text(section)
-        write(text)
+        emit(text, out)
     if gpus:
         fits = result.get("training", result["inference"]).get("fits", True)
         return 0 if fits else 1
@@ -180,8 +209,15 @@ def render_text(r: dict) -> str:
     L.append("")
     L.append(f"serving, per GPU (tensor parallel {inf['tensor_parallel']}" +
              (f", {inf['replicas']} replicas" if inf["replicas"] > 1 else "") + ")")
-    for k in ("weights", "kv_cache", "activations", "overhead", "total"):
-        L.append(f"  {k.replace('_', ' '):<12} {_b(pg[k])}")
+    for k in ("weights", "kv_cache", "activations", "workspace", "cuda_graphs", "overhead", "total"):
+        if k in pg and (pg[k] or k in ("weights", "kv_cache", "activations", "overhead", "total")):
+            L.append(f"  {k.replace('_', ' '):<12} {_b(pg[k])}")
+    if inf.get("peak_moment"):
+        L.append(f"  peak at the {inf['peak_moment']} moment of the forward pass")
+    if inf.get("kv_pool"):
+        kp = inf["kv_pool"]
+        L.append(f"  KV pool {_b(kp['bytes'])} = {kp['tokens']:,} tokens of KV cache" if kp["tokens"] is not None
+                 else f"  KV pool {_b(kp['bytes'])}")
     if "fits" in inf:
         L.append(f"  on {r['gpus']['spec']}: " + _fitline(inf))
         mc = inf.get("max_context")
@@ -204,7 +240,11 @@ def render_text(r: dict) -> str:
         L.append(f"training ({tr['mode']}, seq {tr['sequence_length']:,}, micro-batch {tr['micro_batch_per_gpu']}, "
                  f"checkpointing {'on' if tr['gradient_checkpointing'] else 'off'}), per GPU")
         for k, v in tr["per_gpu"].items():
-            L.append(f"  {k.replace('_', ' '):<18} {_b(v)}")
+            if isinstance(v, (int, float)):
+                L.append(f"  {k.replace('_', ' '):<22} {_b(v)}")
+        if tr.get("peak_moment"):
+            L.append(f"  peak at the {tr['peak_moment']} moment: " + ", ".join(
+                f"{k} {_b(v)}" for k, v in tr["moments"].items()))
         if "adapter" in tr:
             ad = tr["adapter"]
             L.append(f"  adapter: rank {ad['rank']}, {human_count(ad['parameters'])} parameters in "

@@ -216,4 +216,8 @@ def render(d: dict, fmt: str) -> str:
         return render_markdown(d)
     if fmt == "github":
         return render_github(d)
+    if fmt == "html":
+        from .html import render as render_html
+
+        return render_html("diff", d)
     return render_text(d)

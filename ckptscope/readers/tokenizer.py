@@ -165,7 +165,9 @@ def verify_with_tokenizers(data: bytes, file: str = "tokenizer.json") -> str | N
         from tokenizers import Tokenizer
 
         Tokenizer.from_str(data.decode("utf-8") if isinstance(data, bytes) else data)
-    except Exception as e:  # noqa: BLE001 - any rejection is the finding
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:  # noqa: BLE001 - any rejection is the finding; a Rust panic is a BaseException
         return f"the tokenizers library cannot load it ({str(e).splitlines()[0][:120] if str(e) else type(e).__name__})"
     return None
 

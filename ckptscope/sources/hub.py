@@ -351,6 +351,13 @@ class HubSource(Source):
                               "(--no-tokenizer skips it)")
         return data
 
+    def read_range(self, path: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of a repo file by one ranged GET (the pickle scanner's range reads)."""
+        from huggingface_hub import hf_hub_url
+
+        url = hf_hub_url(self.repo_id, path, revision=self.revision, endpoint=self.env.endpoint)
+        return self._range(url, path, start, end, self._files.get(path))
+
     def _translate(self, e: BaseException, what: str | None = None) -> CkptError:
         return translate_error(e, self.repo_id, self.requested_revision, self.env, what)
 

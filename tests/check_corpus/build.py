@@ -176,6 +176,8 @@ def plain_pickle(path: Path, pkl: bytes) -> Path:
 
 EVIL = b"\x80\x04" + _sg("posix", "system") + b"\x8c\x05echo!\x94\x85\x94R\x94."
 TRAINING_ARGS = b"\x80\x02" + _global("transformers.training_args", "TrainingArguments") + b")\x81}b."
+#: torch.save(model) of a user-defined class: the class is imported (and its code runs) on load
+FULL_MODEL = b"\x80\x02" + _global("mymodel.modeling", "MyModel") + b")\x81}b."
 
 
 # --- tokenizers (the real library) ---------------------------------------------------------------------
@@ -370,8 +372,8 @@ CASES.update({
 CASES.update({
     "PK001": (lambda d: (model(d), plain_pickle(d / "optimizer.pt", EVIL)),
               lambda d: (model(d), torch_zip(d / "pytorch_model.bin", state_dict_pickle(("a", "b"))))),
-    "PK002": (lambda d: (model(d), plain_pickle(d / "training_args.bin", TRAINING_ARGS)),
-              lambda d: (model(d), torch_zip(d / "pytorch_model.bin", state_dict_pickle()))),
+    "PK002": (lambda d: (model(d), plain_pickle(d / "model.pt", FULL_MODEL)),
+              lambda d: (model(d), plain_pickle(d / "training_args.bin", TRAINING_ARGS))),
     "PK003": (lambda d: (write_json(d / "config.json", llama_config()),
                          torch_zip(d / "pytorch_model.bin", state_dict_pickle())),
               lambda d: (model(d), torch_zip(d / "pytorch_model.bin", state_dict_pickle()))),
@@ -379,7 +381,14 @@ CASES.update({
               lambda d: (model(d), plain_pickle(d / "training_args.bin", TRAINING_ARGS))),
     "PK005": (lambda d: (model(d), torch_zip(d / "pytorch_model.bin", state_dict_pickle()[:-40])),
               lambda d: (model(d), torch_zip(d / "pytorch_model.bin", state_dict_pickle(("a", "b", "c"))))),
+    "PK006": (lambda d: (model(d), plain_pickle(d / "model.pt", FULL_MODEL)),
+              lambda d: (model(d), plain_pickle(d / "training_args.bin", TRAINING_ARGS))),
+    "PK007": (lambda d: (model(d), (d / ".ckptscope.toml").write_text('ignore = ["PK002"]\n')),
+              lambda d: (model(d), (d / ".ckptscope.toml").write_text('ignore = ["TK006"]\n'))),
 })
+#: options a case runs with (what the command line would give); PK007's settings are read from the repository
+CASE_OPTIONS = {"PK006": {"allow_globals": ["mymodel.modeling.MyModel"]}}
+SETTINGS_CASES = ("PK007",)
 
 
 # config vs tensors

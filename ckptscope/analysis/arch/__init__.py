@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from ...readers.config import ModelConfig
 from .engine import ExpectedTensor, PredictionError, build
-from .families import FAMILIES, module_for
+from .fallback import estimate_inventory
+from .families import FAMILIES, module_for, resolve
 from .reconcile import ReconItem, Reconciliation, reconcile
 from .stage import active_parameters, report_stage, tokenizer_check
 
-__all__ = ["ExpectedTensor", "PredictionError", "ReconItem", "Reconciliation", "active_parameters",
+__all__ = ["ExpectedTensor", "PredictionError", "estimate_inventory", "layer_kinds", "ReconItem", "Reconciliation", "active_parameters",
            "family_name", "infer_layout", "predict_inventory", "reconcile", "report_stage", "supported_model_types",
            "tokenizer_check", "try_predict"]
 
@@ -32,11 +33,33 @@ def supported_model_types() -> list[str]:
 
 
 def family_name(config: ModelConfig | None) -> str | None:
-    """The config's ``model_type`` when architecture rules exist for it, else None."""
+    """The family whose rules apply (dispatched on ``architectures``, then ``model_type``, then aliases), or None."""
     if config is None:
         return None
-    mt = config.model_type
-    return mt if mt in FAMILIES else None
+    return resolve(config.architectures, config.model_type)
+
+
+def with_defaults(config: ModelConfig, defaults: dict) -> ModelConfig:
+    """The config with transformers' defaults for the fields it leaves out (config.json files store only the
+    fields that differ from the class defaults). A field given under any of its aliases counts as given."""
+    if not defaults:
+        return config
+    from ...readers.config import ALIASES, from_dict
+
+    raw = config.raw
+    add = {}
+    for k, v in defaults.items():
+        names = next((a for a in ALIASES.values() if k in a), (k,))
+        if not any(n in raw for n in names) and not (config.text_key is None and any(n in config.full for n in names)):
+            add[k] = v
+    if not add:
+        return config
+    full = dict(config.full)
+    if config.text_key:
+        full[config.text_key] = {**add, **raw}
+    else:
+        full = {**add, **full}
+    return from_dict(full, config.file)
 
 
 def _family(config: ModelConfig):
@@ -70,17 +93,21 @@ def try_predict(config: ModelConfig, layout: dict | None = None) -> tuple[list[E
 
 
 def _try_predict(config, layout):
-    fam = _family(config) if config is not None else None
+    key = family_name(config) if config is not None else None
+    fam = module_for(key)
     if fam is None:
         what = config.architecture if config is not None else "a checkpoint without config.json"
         return None, f"no architecture rules for {what}"
-    lay = dict(getattr(fam, "default_layout", lambda c: {})(config))
-    if layout:
-        lay.update(layout)
     try:
-        return build(fam, config, lay), None
+        config = with_defaults(config, getattr(fam, "DEFAULTS", None) or {})
+        lay = dict(getattr(fam, "default_layout", lambda c: {})(config))
+        if layout:
+            lay.update(layout)
+        return build(fam, config, lay, key), None
     except PredictionError as e:
-        return None, f"{family_name(config)} rules cannot predict this config: {e}"
+        return None, f"{key} rules cannot predict this config: {e}"
+    except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as e:  # a malformed field
+        return None, f"{key} rules cannot predict this config: malformed field ({type(e).__name__}: {e})"
 
 
 def predict_inventory(config: ModelConfig, layout: dict | None = None) -> list[ExpectedTensor] | None:
@@ -91,3 +118,55 @@ def predict_inventory(config: ModelConfig, layout: dict | None = None) -> list[E
     for DeepSeek without its MTP layer, ``{"prefix": True}`` for GPT-2 saved by modern transformers.
     """
     return try_predict(config, layout)[0]
+
+
+def layer_kinds(config: ModelConfig | None) -> dict | None:
+    """Per-layer facts for the memory planner, from the family rules (None without rules or config):
+
+    ``{"family", "layers": [kind per decoder layer], "counts": {kind: n}, "state": {kind: {...shapes}}}``, where a
+    kind is ``attention`` (keeps K/V per token), ``mamba`` / ``mamba2`` / ``gated_deltanet`` / ``lightning`` (a state of
+    fixed size per sequence: ``state[kind]`` gives the conv and ssm/recurrent shapes in elements),
+    ``attention+mamba2`` (Falcon-H1: both in one layer) or ``none`` (no token mixer: Nemotron-H MLP/MoE blocks,
+    DeciLM no-op or linear-replaced attention).
+    """
+    key = family_name(config)
+    fam = module_for(key)
+    if fam is None:
+        return None
+    from .engine import Dims
+    from .mixers import state_shapes
+    from .schedule import block_pattern, mixer_kinds
+
+    c = with_defaults(config, getattr(fam, "DEFAULTS", None) or {})
+    d = Dims(c, getattr(fam, "TIE_DEFAULT", False), key)
+    L = d.L if isinstance(d.L, int) and 0 < d.L <= 100_000 else 0
+    spec = getattr(fam, "spec", None)
+    if key == "nemotron_h":
+        plan = block_pattern(d) or []
+        kinds = [m if m != "none" else "none" for m, _ in plan[:100_000]]
+    elif key == "falcon_h1":
+        kinds = ["attention+mamba2"] * L
+    elif key in ("mamba", "mamba2"):
+        kinds = [key] * L
+    elif key == "granitemoehybrid":
+        kinds = mixer_kinds(d, "mamba2") if L else []
+    elif key == "nemotron-nas":
+        blocks = c.get("block_configs") if isinstance(c.get("block_configs"), list) else []
+        kinds = ["none" if (b.get("attention") or {}).get("no_op") or (b.get("attention") or {}).get(
+            "replace_with_linear") else "attention" for b in blocks[:100_000] if isinstance(b, dict)]
+    elif spec is not None and getattr(spec, "hybrid", False) and L:
+        kinds = mixer_kinds(d, spec.recurrent)
+    else:
+        kinds = ["attention"] * L
+    counts: dict[str, int] = {}
+    for k in kinds:
+        counts[k] = counts.get(k, 0) + 1
+    state = {}
+    for k in counts:
+        base = k.split("+")[-1]
+        if base in ("mamba", "mamba2", "gated_deltanet", "lightning"):
+            try:
+                state[base] = state_shapes(d, base)
+            except PredictionError:
+                pass
+    return {"family": key, "layers": kinds, "counts": counts, "state": state}

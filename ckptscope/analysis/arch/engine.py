@@ -49,8 +49,9 @@ class PredictionError(ValueError):
 class Dims:
     """The dimensions a family description reads, with the config field each comes from."""
 
-    def __init__(self, c: ModelConfig, tie_default: bool):
+    def __init__(self, c: ModelConfig, tie_default: bool, mt: str | None = None):
         self.c = c
+        self.mt = mt or c.model_type  #: the family key the rules were dispatched to (may differ from model_type)
         self.H = c.hidden_size  #: hidden_size / n_embd / d_model
         self.L = c.num_hidden_layers  #: num_hidden_layers / n_layer / num_layers
         self.nh = c.num_attention_heads
@@ -63,6 +64,7 @@ class Dims:
         self.top_k = c.num_experts_per_tok or 0
         self.MI = c.moe_intermediate_size
         self.tied = c.tie_word_embeddings if c.tie_word_embeddings is not None else tie_default
+        self.layout: dict = {}  #: the layout options of this prediction (set by the family)
 
     def get(self, key: str, default=None):
         return self.c.get(key, default)
@@ -88,8 +90,8 @@ def fp8_block(c: ModelConfig) -> tuple[int, int] | None:
     return None
 
 
-def build(family, c: ModelConfig, layout: dict) -> list[ExpectedTensor]:
-    d = Dims(c, getattr(family, "TIE_DEFAULT", False))
+def build(family, c: ModelConfig, layout: dict, key: str | None = None) -> list[ExpectedTensor]:
+    d = Dims(c, getattr(family, "TIE_DEFAULT", False), key)
     layers = (d.L or 0) + (c.num_decoder_layers or 0) + (c.num_nextn_predict_layers or 0)
     if layers * (8 * d.E + 40) > MAX_TENSORS:  # upper bound on tensors per layer, checked before building
         raise PredictionError(f"config.json describes {layers:,} layers of {max(d.E, 1):,} expert(s): more than "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -16,6 +17,7 @@ class ReconItem:
     actual_shape: tuple[int, ...] | None = None
     expected_dtype: str | None = None
     actual_dtype: str | None = None
+    quirk: str | None = None  #: the known checkpoint quirk that explains an unexpected tensor
 
     def to_dict(self) -> dict:
         d = {"status": self.status, "name": self.name}
@@ -25,6 +27,8 @@ class ReconItem:
         if self.actual_shape is not None:
             d["actual_shape"] = list(self.actual_shape)
             d["actual_dtype"] = self.actual_dtype
+        if self.quirk:
+            d["quirk"] = self.quirk
         return d
 
     def describe(self) -> str:
@@ -37,11 +41,45 @@ class ReconItem:
         return f"{self.name}: expected {e}, headers have {a}"
 
 
+#: Known checkpoint quirks a config.json cannot show: (kind, test on an unexpected tensor name, explanation)
+QUIRKS = (
+    ("stored_tied_head", re.compile(r"^(?:language_model\.)?(lm_head|output|embed_out)\.weight$"),
+     "the head is stored although config.json says the embeddings are tied (loaders tie it and ignore the copy)"),
+    ("persisted_buffer", re.compile(r"(rotary_emb\.inv_freq|\.inv_freq|position_ids|\.attn\.(masked_)?bias)$"),
+     "a buffer (rotary inv_freq, position ids, causal mask) saved by an older transformers; not a parameter"),
+    ("scale_tensors", re.compile(r"(_scale_inv|_scale|_scales|\.scales|\.qzeros|\.g_idx|\.absmax|zero_point)$"),
+     "quantization scale / zero-point tensors the config's quantization_config does not describe"),
+)
+
+
+def _quirks(items) -> list[dict]:
+    out: dict[str, dict] = {}
+    for it in items:
+        if it.status != "unexpected":
+            continue
+        for kind, pat, why in QUIRKS:
+            if pat.search(it.name):
+                q = out.setdefault(kind, {"kind": kind, "explanation": why, "count": 0, "examples": []})
+                q["count"] += 1
+                if len(q["examples"]) < 3:
+                    q["examples"].append(it.name)
+                it.quirk = kind
+                break
+    return list(out.values())
+
+
 @dataclass
 class Reconciliation:
     items: list[ReconItem]  #: the tensors that differ (every status but "exact"), in expected order
     counts: dict[str, int] = field(default_factory=dict)
     exact: bool = False
+    quirks: list[dict] = field(default_factory=list)  #: unexpected tensors explained by a known checkpoint quirk
+
+    @property
+    def exact_but_quirks(self) -> bool:
+        """Every tensor matches, apart from unexpected tensors that are all known quirks."""
+        return not self.exact and bool(self.items) and all(i.status == "unexpected" and i.quirk
+                                                           for i in self.items)
 
     @property
     def total(self) -> int:
@@ -53,7 +91,8 @@ class Reconciliation:
 
     def to_dict(self, limit: int = 50) -> dict:
         probs = self.problems()
-        return {"exact": self.exact, "counts": dict(self.counts),
+        return {"exact": self.exact, "counts": dict(self.counts), "quirks": self.quirks,
+                "exact_but_quirks": self.exact_but_quirks,
                 "differences": [p.to_dict() for p in probs[:limit]],
                 "differences_omitted": max(0, len(probs) - limit)}
 
@@ -105,4 +144,5 @@ def reconcile(expected: Iterable, actual: Iterable) -> Reconciliation:
         counts[it.status] += 1
     if not counts["packed"]:
         del counts["packed"]
-    return Reconciliation(items, counts, not items and counts["exact"] + counts.get("packed", 0) > 0)
+    exact = not items and counts["exact"] + counts.get("packed", 0) > 0
+    return Reconciliation(items, counts, exact, _quirks(items) if not exact else [])

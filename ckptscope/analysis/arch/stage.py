@@ -162,7 +162,23 @@ def tokenizer_check(config, tokenizer, tensors, rows: list | None = None, weight
     return out
 
 
-def _totals(inv) -> dict:
+def hub_total(tensors, config=None) -> tuple[int, str]:
+    """The parameter total the Hub shows for these tensors, and its counting rule. The Hub sums the elements of
+    every safetensors tensor, except for MXFP4 checkpoints (gpt-oss), whose current total counts the two 4-bit
+    values packed in each byte of ``*_blocks`` and leaves the ``*_scales`` exponents out."""
+    qm = str((config.quant_method if config is not None else None) or "").lower()
+    mx = qm == "mxfp4" or any(t.name.endswith("_blocks") and t.dtype == "U8" for t in tensors)
+    total = 0
+    for t in tensors:
+        n = math.prod(t.shape)
+        if mx and t.dtype == "U8" and t.name.endswith("_scales"):
+            continue
+        total += 2 * n if (mx and t.dtype == "U8" and t.name.endswith("_blocks")) else n
+    return total, ("MXFP4: *_blocks count 2 values per byte, *_scales left out" if mx else
+                   "every stored element of every tensor (scales and buffers included)")
+
+
+def _totals(inv, config=None) -> dict:
     p_dtype: dict[str, int] = defaultdict(int)
     b_dtype: dict[str, int] = defaultdict(int)
     n_dtype: dict[str, int] = defaultdict(int)
@@ -177,7 +193,12 @@ def _totals(inv) -> dict:
         b_dtype[t.dtype] += nb[1]
         n_dtype[t.dtype] += 1
         comp_p[t.component] += nb[0]
+    if "U8" in p_dtype or str((config.quant_method if config is not None else None) or "").lower() == "mxfp4":
+        ht, rule = hub_total(inv, config)
+    else:  # the common case: every element counts (one pass saved on 100k-tensor checkpoints)
+        ht, rule = sum(p_dtype.values()), "every stored element of every tensor (scales and buffers included)"
     return {"tensors": len(inv), "stored_elements": sum(p_dtype.values()), "bytes": sum(b_dtype.values()),
+            "hub_total": ht, "hub_counting": rule,
             "elements_by_dtype": dict(p_dtype), "bytes_by_dtype": dict(b_dtype), "tensors_by_dtype": dict(n_dtype),
             "elements_by_component": dict(comp_p)}
 
@@ -191,6 +212,25 @@ def _layers(rows) -> dict:
     return {"dense": len(dense - moe - mtp), "moe": len(moe - mtp), "mtp": len(mtp)}
 
 
+def _assumed(c, fam, inv, have_headers) -> list[str]:
+    """What a config-only prediction takes for granted (a config cannot show checkpoint quirks)."""
+    if have_headers:
+        return []
+    from . import module_for
+
+    out = []
+    if c.tie_word_embeddings is None:
+        tied = getattr(module_for(fam), "TIE_DEFAULT", False)
+        out.append(f"tie_word_embeddings is not in config.json: the {fam} default of transformers "
+                   f"({'tied: no head stored' if tied else 'untied: the head is stored'}) is assumed")
+    out.append("the checkpoint is assumed to be saved as current transformers saves it: no persisted buffers "
+               "(rotary inv_freq, position_ids) and no stored copy of a tied head")
+    if c.quant_method:
+        out.append(f"quantized tensors follow quantization_config ({c.quant_method}); the Hub total follows its "
+                   "counting for that format (hub_total)")
+    return out
+
+
 def report_stage(ck, report) -> None:
     from . import family_name, infer_layout, reconcile, try_predict
 
@@ -202,17 +242,31 @@ def report_stage(ck, report) -> None:
     layout = infer_layout(c, (t.name for t in tensors)) if (fam and tensors) else None
     inv, reason = try_predict(c, layout) if fam else (None, f"no architecture rules for {c.architecture}"
                                                             f" (model_type {c.model_type})")
-    arch: dict = {"label": "Rules", "family": fam}
-    if inv is None:
+    arch: dict = {"label": "Rules", "family": fam, "basis": "rules" if inv is not None else None}
+    fallback_inv = None
+    if inv is None and not tensors:
+        from .fallback import estimate_inventory
+
+        est, basis, why = estimate_inventory(c)
+        if est:
+            rows = _components(est, c)
+            act = active_parameters(est, c, rows)
+            arch.update(basis=basis, predicted=_totals(est, c), layers=_layers(rows), active=act)
+            arch["summary"] = (f"{reason}; {basis} estimate ({why}): {_human(act['total'] + act['mtp'])} parameters"
+                               + (" -- APPROXIMATE, not exact" if basis == "approximate" else ""))
+            report.sections["architecture"] = arch
+            fallback_inv = est
+    if inv is None and fallback_inv is None:
         arch["summary"] = reason + ("; every number comes from the safetensors headers" if tensors else
                                     "; nothing can be predicted")
         arch["predicted"] = None
         report.sections["architecture"] = arch
-    else:
+    elif inv is not None:
         rows = _components(inv, c)
         act = active_parameters(inv, c, rows)
         lay = _layers(rows)
-        arch.update(layout=layout or None, predicted=_totals(inv), layers=lay, active=act)
+        arch.update(layout=layout or None, predicted=_totals(inv, c), layers=lay, active=act,
+                    assumed=_assumed(c, fam, inv, bool(tensors)))
         parts = [f"{fam} rules predict {len(inv):,} tensors, {_human(act['total'] + act['mtp'])} parameters"]
         if act["mtp"]:
             parts[0] += f" ({_human(act['total'])} main + {_human(act['mtp'])} MTP)"
@@ -240,6 +294,11 @@ def report_stage(ck, report) -> None:
                                if v and k not in ("exact", "packed"))
             first = r.problems()[0].describe()
             rec["summary"] = f"{n:,} of {r.total:,} tensors differ from config.json ({detail}); e.g. {first}"
+            if r.exact_but_quirks:
+                rec["status"] = "exact_but_quirks"
+                rec["summary"] = (f"exact apart from known checkpoint quirks: " + "; ".join(
+                    f"{q['count']:,} x {q['kind'].replace('_', ' ')} ({q['examples'][0]}: {q['explanation']})"
+                    for q in r.quirks))
     elif inv is not None:
         rec.update(status="prediction", summary=f"prediction: no safetensors headers here, the {len(inv):,} "
                                                 "tensors are predicted from config.json alone")
@@ -250,6 +309,8 @@ def report_stage(ck, report) -> None:
 
     if tensors:
         tc = tokenizer_check(c, ck.tokenizer, tensors, weights=report.parameters.get("main"))
+    elif fallback_inv is not None:
+        tc = tokenizer_check(c, ck.tokenizer, fallback_inv)
     else:
         tc = tokenizer_check(c, ck.tokenizer, inv or [], rows if inv is not None else None)
     if tc is not None:

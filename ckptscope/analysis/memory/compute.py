@@ -24,6 +24,8 @@ ACT_ROUTING = {"qwen2_moe", "qwen3_moe", "qwen3_next", "qwen3_vl_moe", "qwen3_5_
 MOE_DISPATCH = ("transformers", "fused")
 #: families with per-head RMSNorm on q and k (q_norm / k_norm), which save their own fp32 copies in training
 QK_NORM = {"qwen3", "qwen3_moe", "olmo2", "olmoe", "gemma3", "gemma3_text"}
+#: GPT-2 layout: LayerNorm, one c_attn projection, non-gated MLP with NewGELU (tanh approximation)
+GPT2_BLOCK = {"gpt2"}
 INDEX_BYTES = 8  #: int64 sort / permutation indices of the token-expert pairs
 
 
@@ -46,6 +48,11 @@ class Dims:
     routing_known: bool = False
     mla: tuple | None = None  #: (heads, qk_nope, qk_rope, v_head_dim) for multi-head latent attention
     qk_norm: bool = False
+    gpt2_block: bool = False  #: LayerNorm + fused c_attn + non-gated tanh-GELU MLP (GPT-2 layout)
+    dropout: bool = False  #: residual / embedding dropout active in training (resid_pdrop, embd_pdrop > 0)
+    mlp_live: int = 3  #: MLP tensors of width I alive at once in a no-grad forward: 3, or 4 with a fused gate_up
+    heads: int = 0
+    kv_heads: int = 0
 
 
 def dims(c: ModelConfig, act_bytes: int = 2) -> Dims:
@@ -78,7 +85,8 @@ def dims(c: ModelConfig, act_bytes: int = 2) -> Dims:
     return Dims(h, q, kv, n, n - moe, moe, c.intermediate_size or 4 * h, I_moe, c.vocab_size or 0,
                 k=k, Im=Im if moe else 0, I_shared=shared if moe else 0, experts=c.num_experts or 0,
                 routing_bytes=routing, routing_known=mt in ACT_ROUTING or mt in FP32_ROUTING, mla=mla,
-                qk_norm=mt in QK_NORM)
+                qk_norm=mt in QK_NORM, heads=H, kv_heads=c.num_key_value_heads or H, gpt2_block=mt in GPT2_BLOCK,
+                dropout=mt in GPT2_BLOCK and bool(c.get("resid_pdrop", 0.1)))
 
 
 # ------------------------------------------------------------------------------------------------ prefill
@@ -135,16 +143,61 @@ def moe_formula(d: Dims, dispatch: str = "transformers") -> str:
 
 
 def prefill_activation_bytes(d: Dims, tokens: int, batch: int, tp: int = 1, act_bytes: int = 2,
-                             moe_dispatch: str = "transformers") -> int:
+                             moe_dispatch: str = "transformers", logits: bool = True, attn_extra: int = 0) -> int:
+    """Activations inside the decoder layers at their peak (+ last-token fp32 logits when ``logits``);
+    ``attn_extra``: bytes alive only inside the attention call (masked sliding layers)."""
     T = tokens * batch
     a = act_bytes
-    terms = [a * _attn_prefill(d, tp)]
+    terms = [a * _attn_prefill(d, tp) + (attn_extra / T if T else 0)]
     if d.dense_layers:
-        terms.append(a * 3 * d.I_dense / tp)
+        terms.append(a * d.mlp_live * d.I_dense / tp)
     if d.moe_layers:
-        terms.append(moe_prefill_bytes_per_token(d, tp, a, moe_dispatch))
+        terms.append(moe_prefill_bytes_per_token(d, tp, a, moe_dispatch or "transformers"))
     per_tok = 4 * a * d.h + max(terms)
-    return int(T * per_tok + batch * d.vocab * 4)
+    return int(T * per_tok + (batch * d.vocab * 4 if logits else 0))
+
+
+EAGER_FORMULA = ("eager attention (the family has no SDPA path in this engine): per layer the scores of heads x "
+                 "queries x keys are materialised; inside softmax(dtype=float32) the masked bf16 scores, their fp32 "
+                 "copy (ATen softmax converts first; only fp16 on CUDA takes the half_to_float path) and the fp32 "
+                 "result are alive together (a + 4 + 4 bytes per score), plus one 4-D mask (queries x keys x a) per "
+                 "attention kind (full / sliding) built once per forward, and the K/V repeated to every query head "
+                 "(2 x heads x head_dim x keys x a)")
+
+
+def eager_scores_bytes(d: Dims, c: ModelConfig, queries: int, keys: int, batch: int, tp: int, a: int,
+                       n_masks: int = 1) -> int:
+    """Eager attention's transient at softmax time (modeling_gemma2.py eager_attention_forward; measured on CPU
+    with tools/measure_memory.py, which shows the bf16 scores, the fp32 copy and the fp32 softmax together)."""
+    H = max(1, d.heads // tp) if d.heads else 1
+    hd = d.q // d.heads if d.heads else 0
+    scores = batch * H * queries * keys * (a + 4 + 4)
+    mask = n_masks * batch * queries * keys * a
+    rep = 2 * batch * H * hd * keys * a if d.kv_heads != d.heads else 0
+    return int(scores + mask + rep)
+
+
+def logits_bytes(d: Dims, c: ModelConfig, tokens: int, batch: int, tp: int, a: int, profile: dict) -> int:
+    """The end of the forward pass: the LM head's output plus the last hidden state it was computed from.
+
+    ``profile['logits'] == 'all'``: [batch x tokens, vocab] in the activation dtype (transformers' CausalLM
+    forward, logits_to_keep=0); final_logit_softcapping (Gemma-2/3) divides, tanh's and multiplies them, so two
+    such tensors are alive at once. ``'last'``: one fp32 row per sequence."""
+    V = d.vocab / (tp if tp > 1 else 1)
+    if profile["logits"] == "all":
+        lb = a if profile["logit_bytes"] == "act" else profile["logit_bytes"]
+        copies = 2 if c.get("final_logit_softcapping") else 1
+        return int(batch * tokens * (V * lb * copies + a * d.h))
+    return int(batch * (V * profile["logit_bytes"] + a * d.h) + batch * tokens * a * d.h)
+
+
+def logits_formula(d: Dims, c: ModelConfig, profile: dict) -> str:
+    if profile["logits"] == "all":
+        soft = " x 2 (final_logit_softcapping: the capped copy is made while the raw logits are alive)" if c.get(
+            "final_logit_softcapping") else ""
+        return ("logits for every position: batch x tokens x vocab in the activation dtype" + soft +
+                ", + the last hidden state (a plain model(input_ids) call; generate() keeps only the last)")
+    return "logits for the last position of each sequence only, fp32"
 
 
 # ------------------------------------------------------------------------------------------------ training
@@ -176,10 +229,24 @@ def _lora_set(targets: list[str] | None) -> set[str]:
     return names if targets is None else names & set(targets)
 
 
+def _lora_linear_bytes(linears, targets: list[str] | None, rank: int) -> float:
+    """PEFT's saved tensors per token for the adapted linears of one layer: the fp32 copy of each adapted layer's
+    input (PEFT casts x to the adapter dtype) and the rank-r fp32 output of lora_A (dropout 0)."""
+    F = ADAPTER_ACT_BYTES
+    return sum(F * (L.inp + rank) for L in linears if targets is None or L.name in targets)
+
+
 def train_layer_bytes(d: Dims, mode: str = "full", moe: bool = False, lora_targets: list[str] | None = None,
-                      rank: int = 16, act_bytes: int = 2) -> float:
+                      rank: int = 16, act_bytes: int = 2, linears=None) -> float:
     """Bytes per token autograd saves in one decoder layer (dense MLP, or MoE when ``moe``)."""
     a, h, q, kv = act_bytes, d.h, d.q, d.kv
+    if mode == "full" and d.gpt2_block:
+        # derived, then checked on CPU with tools/measure_memory.py (attn_pdrop 0, 2 and 4 layers): two LayerNorms
+        # save their input and normed output (4 a h) and fp32 mean + rstd (16); c_attn's output holds q, k, v
+        # (3 a h) and SDPA's output is saved by c_proj (a h), + 2 a h the CPU run showed on top (residual adds /
+        # split views kept alive); NewGELU saves x, tanh(.), 0.5 x, 1 + tanh(.) and c_proj its result (5 a I);
+        # each nn.Dropout on a residual branch keeps its mask and scaled output (2 x a h) when resid_pdrop > 0
+        return a * 10 * h + 32 + 5 * a * d.I_dense + (2 * a * h if d.dropout else 0)
     if mode == "full":
         per = 8 * h + a * (4 * h + 2 * q + 2 * kv) + ((4 + a) * (q + kv) if d.qk_norm else 0)
         if moe:
@@ -191,6 +258,12 @@ def train_layer_bytes(d: Dims, mode: str = "full", moe: bool = False, lora_targe
     t = _lora_set(lora_targets)
     F = ADAPTER_ACT_BYTES
     per = 8 * h + a * (2 * q + 2 * kv) + (4 * (q + kv) if d.qk_norm else 0)
+    if linears is not None:  # the layer's real linear modules (fused qkv_proj / gate_up_proj included)
+        per += _lora_linear_bytes(linears, lora_targets, rank)
+        per += a * 3 * (d.I_shared if moe else d.I_dense) if (not moe or d.I_shared) else 0
+        if moe:
+            per += d.k * (a * (2 * h + 4 * d.Im) + d.routing_bytes + 2 * INDEX_BYTES) + 4 * d.experts
+        return per
     per += F * (h * len(t & {"q_proj", "k_proj", "v_proj"}) + q * ("o_proj" in t))
     attn_adapters = len(t & {"q_proj", "k_proj", "v_proj", "o_proj"})
     per += F * rank * attn_adapters
@@ -210,23 +283,85 @@ def train_layer_bytes(d: Dims, mode: str = "full", moe: bool = False, lora_targe
 
 
 def train_activation_bytes(d: Dims, seq: int, batch: int, checkpointing: bool, act_bytes: int = 2,
-                           mode: str = "full", lora_targets: list[str] | None = None, rank: int = 16) -> dict:
+                           mode: str = "full", lora_targets: list[str] | None = None, rank: int = 16,
+                           kinds=None, amp: bool = False, sliding: tuple[int, int] | None = None) -> dict:
+    """``amp``: fp32 weights under autocast (AMP_FORMULA); ``sliding``: (sliding layers, window) of a model run
+    through transformers' SDPA path, whose masked layers save more once seq > window (SWA_TRAIN_FORMULA)."""
     T = seq * batch
     a = act_bytes
-    dense = train_layer_bytes(d, mode, False, lora_targets, rank, a) if d.dense_layers else 0
-    moe = train_layer_bytes(d, mode, True, lora_targets, rank, a) if d.moe_layers else 0
+
+    def lin(kind: str):
+        if not kinds:
+            return None
+        ks = [k for k in kinds if k.kind == kind]
+        return max(ks, key=lambda k: k.count).linears if ks else None
+
+    dense = train_layer_bytes(d, mode, False, lora_targets, rank, a, lin("dense")) if d.dense_layers else 0
+    moe = train_layer_bytes(d, mode, True, lora_targets, rank, a, lin("moe")) if d.moe_layers else 0
     final_norm = 4 * d.h + (2 * a * d.h if mode == "full" else 0)  # fp32 copy (+ bf16 value, LM-head input)
+    if d.gpt2_block and mode == "full":  # ln_f saves its input, mean/rstd and output; embedding dropout its mask
+        final_norm = 2 * a * d.h + 8 + (2 * a * d.h if d.dropout else 0)
+    if amp:
+        dense = dense + AMP_LAYER[0] * d.h + AMP_LAYER[1] if dense else 0
+        moe = moe + AMP_LAYER[0] * d.h + AMP_LAYER[1] if moe else 0
+        final_norm += AMP_REST * d.h
+    swa_layer = 0
+    n_sl = 0
+    if sliding and sliding[0] and seq > sliding[1]:
+        n_sl = sliding[0]
+        swa_layer = batch * seq * seq * a + T * 2 * max(0, d.q - d.kv) * a  # float mask + repeat_kv copies
     logits = T * (d.vocab * LOGIT_BYTES + final_norm)
     if checkpointing:
-        inputs = T * d.layers * a * d.h
-        layer = T * max(dense, moe)
+        inputs = T * d.layers * (4 if amp else a) * d.h
+        layer = T * max(dense, moe) + swa_layer
         layers = inputs + max(0, layer - logits)  # the logits phase and a recomputed layer are not alive together
         phase = "logits" if logits >= layer else "recomputed layer"
     else:
-        layers = T * (d.dense_layers * dense + d.moe_layers * moe)
+        layers = T * (d.dense_layers * dense + d.moe_layers * moe) + n_sl * swa_layer
         phase = "logits (start of backward)"
     return {"layers": int(layers), "logits": int(logits), "total": int(layers + logits), "peak_phase": phase,
             "per_layer_bytes_per_token": {"dense": dense, "moe": moe} if d.moe_layers else dense}
+
+
+AMP_LAYER = (10.25, 8)  #: amp: extra bytes per token per layer = 10.25 h + 8 (measured, see AMP_FORMULA)
+AMP_REST = 2  #: amp: extra bytes per token per hidden unit outside the layers (the fp32 embedding output)
+AMP_FORMULA = ("amp (fp32 weights under torch.autocast(bfloat16)): autocast casts each fp32 weight a matmul uses to "
+               "bf16 and keeps the copy (its cast cache, for leaf weights that need gradients, and the matmul's saved "
+               "tensors, for every weight) until that layer's backward: + 2 bytes per linear-weight parameter "
+               "(LM head included) at the start of backward; the residual stream stays fp32 (the embedding lookup "
+               "is not autocast), so the norms save fp32 inputs and fp32 normalised values and the rotary "
+               "embedding runs in fp32: + 10.25 h + 8 bytes per token per layer and + 2 h outside the layers "
+               "over the bf16 terms. These two coefficients are MEASURED (tools/measure_memory.py on CPU, Qwen2 "
+               "layout with h = heads x head_dim, three widths: the gap did not depend on the MLP width), not read "
+               "from the source; with checkpointing each layer keeps its fp32 input (4 h). LoRA under amp: the bf16 LoRA "
+               "terms + the cast copies of the frozen weights (the matmuls save them for the input gradient); "
+               "measured +0.8% at real Llama-3.1-8B width (2 layers), but +7% at tiny width (not explained)")
+SWA_TRAIN_FORMULA = ("sliding-window layers through transformers' SDPA path, seq > window: an explicit mask replaces "
+                     "is_causal; ATen turns the boolean mask into a float one (seq x seq x a) that the attention "
+                     "kernel saves for backward in every sliding layer, and the GQA fast path is off, so the K/V "
+                     "repeated to every query head (repeat_kv) are saved instead of the originals (+ 2 (q - kv) a "
+                     "per token)")
+
+
+def autocast_weight_copies(tensors, config: ModelConfig | None) -> int:
+    """bf16 copies autocast makes of the fp32 matmul weights (2-D linear weights and the LM head; the embedding
+    lookup is not autocast), alive at the start of backward."""
+    n = 0
+    for t in tensors:
+        comp = classify_cached(t.name, config).component
+        if len(t.shape) >= 2 and comp in (ATTENTION, MLP, EXPERTS, SHARED, "lm_head") and "norm" not in t.name:
+            n += math.prod(t.shape)
+    tied = not any(classify_cached(t.name, config).component == "lm_head" for t in tensors)
+    if tied:
+        emb = [t for t in tensors if classify_cached(t.name, config).component == "embedding" and len(t.shape) == 2]
+        if emb:
+            n += math.prod(max(emb, key=lambda t: math.prod(t.shape)).shape)
+    return 2 * n
+
+
+def is_param(name: str, config: ModelConfig | None) -> bool:
+    """A trainable parameter (not a quantization side-tensor or a buffer)."""
+    return classify_cached(name, config).component not in (QUANT, BUFFER)
 
 
 # ----------------------------------------------------------------------------------------------- parameters
@@ -254,6 +389,8 @@ FULL_FT = {
                      "and second moments in fp32 (4 + 4) = 16 bytes per parameter (ZeRO paper's 2 + 2 + 12); an "
                      "fp32 model under autocast (HF Trainer default) is the same 16: fp32 weights 4 + fp32 grads 4 + "
                      "Adam 8"},
+    "amp": {"weights": 4, "gradients": 4, "master_weights": 0, "adam_m": 4, "adam_v": 4,
+            "why": "fp32 weights under autocast: fp32 weights 4 + fp32 gradients 4 + AdamW moments in fp32 4 + 4"},
     "bf16": {"weights": 2, "gradients": 2, "master_weights": 0, "adam_m": 2, "adam_v": 2,
              "why": "pure bf16: bf16 weights (2) + bf16 gradients (2) + Adam moments stored in bf16 (2 + 2) = 8 "
                     "bytes per parameter, no fp32 master copy (torch AdamW keeps states in the parameter dtype)"},

@@ -108,6 +108,13 @@ def layer_kinds(config: ModelConfig) -> tuple[list[str], list[str]]:
     sw = config.sliding_window
     mt = (config.model_type or "").lower()
     lt = config.layer_types
+    ak = _arch_kinds(config)
+    if ak and ak["layers"] and any(k != "attention" for k in ak["layers"]) and not lt:
+        kinds = [{"attention": "full", "attention+mamba2": "full", "none": "none"}.get(k, "state")
+                 for k in ak["layers"]]
+        notes.append("layer kinds from the architecture rules (" + ", ".join(
+            f"{v} {k}" for k, v in ak["counts"].items()) + "); 'none' layers have no token mixer and no cache")
+        return kinds, notes
     if lt:
         kinds = []
         for t in lt[:n]:
@@ -149,6 +156,28 @@ def layer_kinds(config: ModelConfig) -> tuple[list[str], list[str]]:
         return ["sliding" if i >= mwl else "full" for i in range(n)], notes
     notes.append("sliding_window set with no per-layer pattern: every layer slides (as Mistral, Phi-3)")
     return ["sliding"] * n, notes
+
+
+def _arch_kinds(config: ModelConfig) -> dict | None:
+    """Per-layer kinds and state shapes from the architecture rules (analysis.arch.layer_kinds), when they know
+    the family; None otherwise."""
+    try:
+        from ..arch import layer_kinds as arch_layer_kinds
+
+        return arch_layer_kinds(config)
+    except Exception:  # noqa: BLE001 - no rules or an unusable config: the planner's own reading applies
+        return None
+
+
+def _arch_state_bytes(config: ModelConfig, dtype_bytes: int) -> tuple[int, str] | None:
+    """Per-sequence state of one recurrent layer from the architecture rules' state shapes (conv + ssm)."""
+    ak = _arch_kinds(config)
+    if not ak or not ak.get("state"):
+        return None
+    kind, shapes = next(iter(ak["state"].items()))
+    n = sum(math.prod(s) for s in shapes.values())
+    return n * dtype_bytes, f"{kind} state (architecture rules): " + ", ".join(
+        f"{k} {'x'.join(map(str, s))}" for k, s in shapes.items())
 
 
 def _window(config: ModelConfig) -> int | None:
@@ -217,9 +246,14 @@ def kv_layout(config: ModelConfig, *, mla: str = "latent", state_dtype_bytes: in
         attention = "MHA" if kvh == heads else ("MQA" if kvh == 1 else "GQA")
         notes.append(f"{attention}: {kvh} KV heads x head_dim {hd} for K and again for V, per token per layer")
     sb, snote = (0, "")
-    if "state" in kinds:
-        sb, snote = _state_bytes(config, state_dtype_bytes)
+    if "state" in kinds or (_arch_kinds(config) or {}).get("counts", {}).get("attention+mamba2"):
+        sb, snote = _arch_state_bytes(config, state_dtype_bytes) or _state_bytes(config, state_dtype_bytes)
+    hybrid_par = bool((_arch_kinds(config) or {}).get("counts", {}).get("attention+mamba2"))
     for i, kind in enumerate(kinds):
+        if kind == "none":
+            continue
+        if hybrid_par:  # Falcon-H1: attention and Mamba-2 side by side: both caches in every layer
+            layers.append(LayerKV(i, "state", state_bytes=sb, note=snote))
         if kind == "state":
             layers.append(LayerKV(i, "state", state_bytes=sb, note=snote))
         else:

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from dataclasses import replace as _dc_replace
 
 from ...errors import CkptError
 from ...gpus import GPU, describe
 from ...readers.config import ModelConfig
 from . import compute as C
-from .kv import (KV_DTYPES, bytes_per_token, context_info, kv_cache_bytes, kv_dtype_name, kv_layout, max_context)
+from . import runtime as R
+from . import train as TR
+from .engines import FIELDS, get_profile, parse_dtype, runtime_dtype
+from .kv import (KV_DTYPES, ST_TO_KV, bytes_per_token, context_info, kv_cache_bytes, kv_dtype_name, kv_layout,
+                 max_context)
 from .weights import inventory, per_gpu_weights
 
 GiB = 2**30
@@ -26,11 +31,14 @@ class Options:
     kv_dtype: str | None = None  #: None/auto: the model dtype
     gpus: list[GPU] = field(default_factory=list)
     tp: int | None = None  #: default: all GPUs
-    policy: str = "window"  #: sliding layers: window | full
+    policy: str | None = None  #: sliding layers: window | full; None = what the engine holds after a prefill
     mla: str = "latent"
     encoder_tokens: int | None = None
-    prefill_chunk: int = DEFAULT_CHUNK  #: 0 = whole prompt in one forward pass
-    overhead: int | None = None  #: per GPU; default RUNTIME_OVERHEAD (+ NCCL_OVERHEAD with tp > 1)
+    prefill_chunk: int | None = None  #: 0 = whole prompt in one forward pass; None = the engine's default
+    overhead: int | None = None  #: per GPU; default the engine's (+ NCCL_OVERHEAD with tp > 1)
+    engine: str | None = None  #: transformers (default) | vllm | sglang | llama.cpp (engines.py)
+    dtype: str | None = None  #: runtime weight dtype (bfloat16, float16, float32); None = the engine's rule
+    optimizer: str = "adamw"
     vocab_parallel: bool = True
     train: str | None = None  #: full | lora | qlora
     zero: int = 0
@@ -38,7 +46,7 @@ class Options:
     lora_rank: int = 16
     lora_targets: str | None = None
     checkpointing: bool = False
-    moe_dispatch: str = "transformers"  #: MoE prefill buffers: transformers (grouped_mm) | fused
+    moe_dispatch: str | None = None  #: MoE prefill buffers: transformers (grouped_mm) | fused; None = engine's
     quant_bytes: dict[str, int] = field(default_factory=dict)  #: scheme -> total weight bytes
 
 
@@ -49,7 +57,7 @@ def _validate(o: Options) -> None:
         raise CkptError(f"batch must be >= 1, got {o.batch}", "--batch")
     if o.tp is not None and o.tp < 1:
         raise CkptError(f"tensor parallel degree must be >= 1, got {o.tp}", "--tp")
-    if o.policy not in ("window", "full"):
+    if o.policy is not None and o.policy not in ("window", "full"):
         raise CkptError(f"sliding-window policy must be window or full, got {o.policy!r}", "--swa-policy")
     if o.mla not in ("latent", "expanded"):
         raise CkptError(f"MLA cache must be latent or expanded, got {o.mla!r}", "--mla")
@@ -57,11 +65,13 @@ def _validate(o: Options) -> None:
         raise CkptError(f"ZeRO stage must be 0..3, got {o.zero}", "--zero")
     if o.lora_rank < 1:
         raise CkptError(f"LoRA rank must be >= 1, got {o.lora_rank}", "--lora-rank")
-    if o.moe_dispatch not in C.MOE_DISPATCH:
+    if o.moe_dispatch is not None and o.moe_dispatch not in C.MOE_DISPATCH:
         raise CkptError(f"MoE dispatch must be one of {', '.join(C.MOE_DISPATCH)}, got {o.moe_dispatch!r}",
                         "--moe-dispatch")
-    if o.precision not in C.FULL_FT:
-        raise CkptError(f"precision must be one of {', '.join(C.FULL_FT)}", "--precision")
+    if o.precision not in TR.PRECISIONS:
+        raise CkptError(f"precision must be one of {', '.join(TR.PRECISIONS)}", "--precision")
+    if o.optimizer not in TR.OPTIMIZERS:
+        raise CkptError(f"optimizer must be one of {', '.join(TR.OPTIMIZERS)}", "--optimizer")
 
 
 def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None = None, tensors=None,
@@ -84,17 +94,46 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         raise CkptError(f"{n_gpus} GPUs do not divide into tensor-parallel groups of {tp}", "--tp")
     replicas = n_gpus // tp if n_gpus else 1
 
-    kvd = kv_dtype_name(o.kv_dtype, cfg)
+    gguf = getattr(ck, "gguf", None) is not None
+    prof = get_profile(o.engine or ("llama.cpp" if gguf else None))
+    moe_dispatch = o.moe_dispatch or prof["moe_dispatch"]
+    default_why = (" (default for a GGUF file; --engine for others)" if gguf else
+                   " (default; --engine vllm|sglang|llama.cpp for others)")
+    assumptions.append(f"engine {prof['name']}" + (default_why if not o.engine else "") + f": {prof['title']}")
+    loaded, skipped = R.loaded_tensors(tensors, cfg, prof)
+    rdt, rdt_why = runtime_dtype(prof, cfg, loaded, parse_dtype(o.dtype))
+    if o.train:
+        rdt, rdt_why = _train_dtype(o, rdt, rdt_why)
+    explicit = parse_dtype(o.dtype) is not None
+    # a GGUF file is loaded as stored (llama.cpp keeps each tensor's ggml type; --dtype re-expresses the floats)
+    run_t = loaded if gguf and not explicit else R.recast(loaded, cfg, rdt, dequantize=explicit)
+    if gguf and not explicit:
+        rdt_why += "; the GGUF's tensors are held in their stored ggml types"
+    if explicit and any(t.dtype in R.FP8_CODES for t in loaded):
+        assumptions.append(f"--dtype given: FP8 weights counted dequantized to {rdt} and their scales dropped (what "
+                           "a model built from config.json or loaded with dequantize=True holds); leave --dtype "
+                           "out to keep the checkpoint's FP8")
+    abytes = 4 if rdt == "F32" else 2
+    buf_bytes, buf_why = R.rotary_buffers(cfg) if prof.get("rotary_buffers") else (0, "")
+    assumptions.append(f"runtime weight dtype {rdt} ({rdt_why})")
+    if buf_bytes:
+        assumptions.append(f"non-persistent buffers counted with the weights: {buf_why}")
+    kvd = kv_dtype_name(o.kv_dtype, cfg) if o.kv_dtype not in (None, "auto") else ST_TO_KV.get(rdt, "bf16")
     layout = kv_layout(cfg, mla=o.mla)
     mp = cfg.max_position_embeddings
     ctx = o.context or mp or 4096
-    d = C.dims(cfg)
+    d = C.dims(cfg, act_bytes=abytes)
+    # fused gate_up (Phi-3): its 2I output, SiLU(gate) and the product; NewGELU (GPT-2): x and three temporaries
+    d.mlp_live = 4 if d.gpt2_block or any(t.name.endswith("gate_up_proj.weight") for t in run_t) else 3
 
     # ---- weights
-    w = per_gpu_weights(tensors, cfg, tp, vocab_parallel=o.vocab_parallel)
-    params = C.param_counts(tensors, cfg)
+    w = per_gpu_weights(run_t, cfg, tp, vocab_parallel=o.vocab_parallel)
+    w["total"] += buf_bytes
+    w["per_gpu"] += buf_bytes
+    params = C.param_counts(run_t, cfg)
+    stored = R.weight_bytes(tensors)
     weights = {"basis": basis, "bytes": w["total"], "parameters": params["total"], "per_gpu": w["per_gpu"],
-               "tensor_parallel": tp}
+               "tensor_parallel": tp, "dtype": rdt, "checkpoint_bytes": stored, "buffers": buf_bytes}
     summary = None
     if cfg.num_nextn_predict_layers or cfg.is_moe:
         from ..breakdown import summarize
@@ -104,8 +143,14 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         mtp = summary["mtp"]
         if mtp:
             weights["mtp_parameters"] = mtp
-            assumptions.append(f"weights include {mtp:,} parameters of multi-token-prediction layers, which engines "
-                               "load only for speculative decoding")
+            if skipped["mtp"]:
+                assumptions.append(f"{skipped['mtp']:,} parameters of multi-token-prediction layers left out: "
+                                   f"{prof['name']} does not build them (they serve speculative decoding only)")
+            else:
+                assumptions.append(f"weights include {mtp:,} parameters of multi-token-prediction layers")
+    if skipped["vision"]:
+        assumptions.append(f"{skipped['vision']:,} vision/audio tower parameters left out: {prof['name']} loads "
+                           "them separately")
     if basis == "approximate":
         assumptions.append("weights: no safetensors headers and no architecture rules for this family: tensor list "
                            "approximated from config.json (standard decoder / T5 layouts)")
@@ -127,8 +172,12 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         }
 
     # ---- KV cache
-    kv_at = kv_cache_bytes(layout, ctx, o.batch, kvd, policy=o.policy, encoder_tokens=o.encoder_tokens)
-    kv_gpu = kv_cache_bytes(layout, ctx, o.batch, kvd, policy=o.policy, encoder_tokens=o.encoder_tokens, tp=tp)
+    if o.policy is None:
+        o = _dc_replace(o, policy=prof.get("sliding_kv_after_prefill", "window"))
+    blk = prof["kv_block_tokens"] or 1
+    kv_ctx = -(-ctx // blk) * blk  # paged / ring caches allocate whole blocks
+    kv_at = kv_cache_bytes(layout, kv_ctx, o.batch, kvd, policy=o.policy, encoder_tokens=o.encoder_tokens)
+    kv_gpu = kv_cache_bytes(layout, kv_ctx, o.batch, kvd, policy=o.policy, encoder_tokens=o.encoder_tokens, tp=tp)
     kv = {
         "attention": layout.attention, "kv_dtype": kvd,
         "kv_dtype_bytes_per_value": KV_DTYPES[kvd][0] / KV_DTYPES[kvd][1],
@@ -136,8 +185,12 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         "sliding_policy": o.policy if layout.sliding_window else None,
         "bytes_per_token": bytes_per_token(layout, kvd),
         "context": ctx, "batch": o.batch, "bytes": kv_at["total"], "by_kind": kv_at["by_kind"],
-        "per_gpu": kv_gpu["total"], "notes": list(layout.notes),
+        "per_gpu": kv_gpu["total"], "notes": list(layout.notes), "storage": prof["kv_storage"],
+        "block_tokens": blk,
     }
+    if kv_ctx != ctx:
+        kv["notes"].append(f"{prof['name']} stores the cache in blocks of {blk} tokens: {ctx:,} tokens take "
+                           f"{kv_ctx:,} tokens of storage")
     if cfg.is_encoder_decoder:
         kv["encoder_tokens"] = o.encoder_tokens or ctx
     if mp:
@@ -158,42 +211,88 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
                        f"{o.batch}")
 
     # ---- inference, per GPU
-    chunk = ctx if not o.prefill_chunk else min(ctx, o.prefill_chunk)
+    pchunk = prof["prefill_chunk"] if o.prefill_chunk is None else o.prefill_chunk
+
+    def chunk_of(n: int) -> int:
+        return n if not pchunk else min(n, pchunk)
+
+    chunk = chunk_of(ctx)
+    eager = cfg.model_type in prof.get("eager_attention", ())
 
     def swa_mask(n: int) -> int:
         """transformers' SDPA path: sliding-window layers get an explicit boolean mask, batch x chunk x keys bytes,
         once the keys reach past the window (full-attention layers use is_causal and build none)."""
-        c = n if not o.prefill_chunk else min(n, o.prefill_chunk)
         w = layout.sliding_window
-        if not w or n <= w or not any(L.kind == "sliding" for L in layout.layers):
+        if eager or not prof.get("explicit_sliding_mask") or not w or n <= w or not any(
+                L.kind == "sliding" for L in layout.layers):
             return 0
-        return o.batch * c * n
+        return o.batch * chunk_of(n) * n
 
-    act = C.prefill_activation_bytes(d, chunk, o.batch, tp, moe_dispatch=o.moe_dispatch) + swa_mask(ctx)
-    overhead = o.overhead if o.overhead is not None else RUNTIME_OVERHEAD + (NCCL_OVERHEAD if tp > 1 else 0)
+    def swa_attn(n: int) -> int:
+        """Inside a masked sliding layer's attention call only: ATen's float copy of the boolean mask and the K/V
+        repeated to every query head (the GQA fast path is off once a mask is passed)."""
+        if not swa_mask(n):
+            return 0
+        return o.batch * chunk_of(n) * n * abytes + o.batch * n * 2 * max(0, d.q - d.kv) * abytes // tp
+
+    def moments(n: int) -> dict:
+        c = chunk_of(n)
+        layer = C.prefill_activation_bytes(d, c, o.batch, tp, act_bytes=abytes, moe_dispatch=moe_dispatch,
+                                           logits=False, attn_extra=swa_attn(n)) + swa_mask(n)
+        if eager:
+            kinds = {L.kind for L in layout.layers if L.kind in ("full", "sliding")}
+            layer += C.eager_scores_bytes(d, cfg, c, n, o.batch, tp, abytes, max(1, len(kinds)))
+        head = C.logits_bytes(d, cfg, c, o.batch, tp, abytes, prof)
+        return {"layer": layer, "logits": head}
+
+    mom = moments(ctx)
+    act = max(mom.values())
+    peak_moment = max(mom, key=mom.get)
+    overhead = o.overhead if o.overhead is not None else prof["overhead"] + (NCCL_OVERHEAD if tp > 1 else 0)
+    workspace = prof["library_workspace"]
+    graphs = prof["cuda_graph_bytes"]
     assumptions.append(f"runtime overhead {overhead / GiB:.2f} GiB per GPU (" + (
-        "given" if o.overhead is not None else "CUDA context and library workspaces 1 GiB" +
+        "given" if o.overhead is not None else f"{prof['name']} profile: CUDA context, kernels, allocator slack" +
         (" + 0.5 GiB communication buffers" if tp > 1 else "")) + ")")
+    if workspace:
+        assumptions.append(f"library workspace {workspace / 2**20:.0f} MiB: cuBLAS workspace of the thread that runs "
+                           "the forward (allocated through the framework allocator, so it is in "
+                           "torch.cuda.memory_allocated)")
     assumptions.append(f"prefill in chunks of {chunk:,} tokens" + (
-        " (whole prompt at once)" if chunk == ctx else " (--prefill-chunk; engines default to a few thousand)")
+        " (whole prompt at once)" if chunk == ctx else f" ({'--prefill-chunk' if o.prefill_chunk else prof['name'] + ' default'})")
         + "; " + C.PREFILL_FORMULA)
+    assumptions.append(C.logits_formula(d, cfg, prof) + f"; peak of the forward pass at the {peak_moment} moment")
+    if eager:
+        assumptions.append(C.EAGER_FORMULA)
     if d.moe_layers:
-        assumptions.append(C.moe_formula(d, o.moe_dispatch))
+        assumptions.append(C.moe_formula(d, moe_dispatch))
     if swa_mask(ctx):
-        assumptions.append(f"sliding-window layers: + a boolean attention mask of batch x chunk x keys = "
-                           f"{swa_mask(ctx):,} bytes during prefill (transformers' SDPA path builds it once the "
-                           f"keys pass the {layout.sliding_window:,}-token window; flash-attention engines build none)")
-    inf = {"weights": w["per_gpu"], "kv_cache": kv_gpu["total"], "activations": act, "overhead": overhead}
+        assumptions.append(f"sliding-window layers: + a boolean attention mask of batch x chunk x keys, its float copy "
+                           f"(ATen converts boolean masks) and the repeated K/V = {swa_mask(ctx):,} bytes during "
+                           f"prefill (transformers' SDPA path builds the mask once the keys pass the "
+                           f"{layout.sliding_window:,}-token window; flash-attention engines build none)")
+    inf = {"weights": w["per_gpu"], "kv_cache": kv_gpu["total"], "activations": act, "workspace": workspace,
+           "cuda_graphs": graphs, "overhead": overhead}
     inf["total"] = sum(inf.values())
-    inference: dict = {"per_gpu": inf, "tensor_parallel": tp, "replicas": replicas}
+    inference: dict = {"per_gpu": inf, "tensor_parallel": tp, "replicas": replicas, "peak_moment": peak_moment,
+                       "moments": mom, "prefill_chunk": chunk}
+
     def extra(n: int) -> int:
-        return C.prefill_activation_bytes(d, n if not o.prefill_chunk else min(n, o.prefill_chunk), o.batch, tp,
-                                          moe_dispatch=o.moe_dispatch) + swa_mask(n)
+        return max(moments(n).values())
 
     if o.gpus:
         cap = min(g.bytes for g in o.gpus)
         inference.update(_fit(inf["total"], cap, o.gpus))
-        budget = cap - w["per_gpu"] - overhead
+        budget = cap - w["per_gpu"] - overhead - workspace - graphs
+        if prof["memory_fraction"]:
+            pool = int(cap * prof["memory_fraction"]) - w["per_gpu"] - extra(ctx) - workspace - graphs - overhead
+            bpt = bytes_per_token(layout, kvd, tp)["all_layers"]
+            inference["kv_pool"] = {
+                "bytes": max(0, pool), "memory_fraction": prof["memory_fraction"],
+                "tokens": (max(0, pool) // bpt // blk * blk) if bpt else None,
+                "note": (f"{prof['name']} reserves {prof['memory_fraction']:.0%} of the GPU and gives what is left "
+                         "after weights, the profile run's activations, CUDA graphs and overhead to the KV cache; "
+                         "'tokens' is the figure its startup log prints (KV cache size in tokens)")}
 
         mc = max_context(layout, budget, o.batch, kvd, policy=o.policy, tp=tp, extra=extra, limit=1 << 34)
         inference["max_context"] = {
@@ -212,7 +311,7 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         rows = {}
         for name, qb in o.quant_bytes.items():
             per = int(math.ceil(qb * frac))
-            t = per + kv_gpu["total"] + act + overhead
+            t = per + kv_gpu["total"] + act + overhead + workspace + graphs
             row = {"weights_bytes": qb, "weights_per_gpu": per, "total_per_gpu": t}
             if o.gpus:
                 cap = min(g.bytes for g in o.gpus)
@@ -231,6 +330,8 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         "kv_cache": kv,
         "context": context_info(cfg),
         "inference": inference,
+        "engine": {"name": prof["name"], "title": prof["title"], "default": not o.engine,
+                   "profile": {k: prof[k] for k in FIELDS if k in prof}, "sources": prof["sources"]},
         "assumptions": assumptions,
     }
     if o.gpus:
@@ -239,7 +340,8 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     if moe:
         out["moe"] = moe
     if o.train:
-        out["training"] = _training(tensors, cfg, o, d, ctx, n_gpus or 1, assumptions)
+        out["training"] = _training(run_t, cfg, o, d, ctx, n_gpus or 1, assumptions, workspace, buf_bytes, prof,
+                                    layout)
         if o.gpus:
             out["training"].update(_fit(out["training"]["per_gpu"]["total"], min(g.bytes for g in o.gpus), o.gpus))
     return out
@@ -265,52 +367,115 @@ def _moe(s: dict | None, cfg: ModelConfig) -> dict | None:
                      "active parameter per token forward)")}
 
 
-def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus: int, assumptions: list) -> dict:
+def _train_dtype(o: Options, rdt: str, why: str) -> tuple[str, str]:
+    """Weights dtype a training run holds: amp keeps fp32 weights; bf16 / mixed keep 16-bit ones."""
+    if o.precision == "amp":
+        return "F32", "--precision amp: fp32 weights, autocast to bf16"
+    if rdt == "F32":
+        return "BF16", f"--precision {o.precision}: 16-bit weights (bf16)"
+    return rdt, why
+
+
+def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus: int, assumptions: list,
+              workspace: int, buffers: int, profile: dict, layout) -> dict:
     mode = o.train
     if mode not in ("full", "lora", "qlora"):
         raise CkptError(f"training mode must be full, lora or qlora, got {mode!r}", "--train")
+    prec = TR.PRECISIONS[o.precision]
     params = C.param_counts(tensors, cfg)
+    kinds = R.layer_linears(tensors, cfg)
+    targets = C.lora_targets(o.lora_targets)
+    sliding = None
+    if profile.get("explicit_sliding_mask") and layout.sliding_window and cfg.model_type not in profile.get(
+            "eager_attention", ()):
+        sliding = (layout.counts.get("sliding", 0), layout.sliding_window)
     acts = C.train_activation_bytes(d, seq, o.batch, o.checkpointing, mode="full" if mode == "full" else "lora",
-                                    lora_targets=C.lora_targets(o.lora_targets), rank=o.lora_rank)
-    overhead = o.overhead if o.overhead is not None else RUNTIME_OVERHEAD + (NCCL_OVERHEAD if n_gpus > 1 else 0)
-    res: dict = {"mode": mode, "sequence_length": seq, "micro_batch_per_gpu": o.batch,
-                 "gradient_checkpointing": o.checkpointing, "activations": acts, "activation_formula": C.TRAIN_FORMULA}
+                                    lora_targets=targets, rank=o.lora_rank, kinds=kinds,
+                                    amp=o.precision == "amp" and mode == "full",
+                                    sliding=sliding)
+    if sliding and seq > sliding[1]:
+        assumptions.append(C.SWA_TRAIN_FORMULA)
+    if o.precision == "amp":
+        copies = C.autocast_weight_copies(tensors, cfg)
+        acts["autocast_weight_copies"] = copies
+        acts["total"] += copies
+    overhead = o.overhead if o.overhead is not None else profile["overhead"] + (NCCL_OVERHEAD if n_gpus > 1 else 0)
+    extra = 2 * workspace  # the caller's thread and autograd's device thread each get a cuBLAS workspace
+    N = max(1, n_gpus)
+    res: dict = {"mode": mode, "sequence_length": seq, "micro_batch_per_gpu": o.batch, "precision": o.precision,
+                 "optimizer": o.optimizer, "gradient_checkpointing": o.checkpointing, "activations": acts,
+                 "activation_formula": C.TRAIN_FORMULA}
     if mode == "full":
-        st = C.full_ft_state(params["total"], o.precision, o.zero, n_gpus)
+        P = params["total"]
+        largest, fact = TR.tensor_stats([t for t in tensors if C.is_param(t.name, cfg)])
+        st = C.full_ft_state(P, o.precision, o.zero, n_gpus)
         res["state"] = st
-        per = {"weights": st["weights"], "gradients": st["gradients"], "optimizer": st["optimizer"]}
-        assumptions.append(f"full fine-tuning: {st['bytes_per_param']} bytes per parameter ({st['why']}); "
-                           f"{st['zero_rule']} across {n_gpus} GPU(s)")
+        W = sum(R.weight_bytes([t]) for t in tensors if C.is_param(t.name, cfg)) + buffers
+        W += P * prec["master"]
+        W = W / (N if o.zero >= 3 else 1)
+        G = P * prec["grads"] / (N if o.zero >= 2 else 1)
+        ob = TR.optimizer_bytes(P, largest, fact, prec["state_dtype"], o.optimizer)
+        if prec["master"]:
+            ob["temporary"] += 4 * P  # fp32 copy of the bf16 gradients for the master update
+        S = ob["state"] / (N if o.zero >= 1 else 1)
+        tmp = ob["temporary"] / (N if o.zero >= 1 else 1)
+        per = {"weights": int(W), "gradients": int(G), "optimizer_state": int(S), "optimizer_temporaries": int(tmp)}
+        assumptions.append(f"full fine-tuning, {prec['why']}; {TR.OPTIMIZERS[o.optimizer]} "
+                           f"({ob['temporary_why']}); {st['zero_rule']} across {n_gpus} GPU(s)")
     else:
-        targets = C.lora_targets(o.lora_targets)
         ad = C.lora_adapter(tensors, cfg, o.lora_rank, targets)
         if not ad["parameters"]:
             raise CkptError(f"no weight matches the LoRA targets {o.lora_targets!r}", "--lora-targets")
-        N = n_gpus if o.zero >= 3 else 1
+        Nw = N if o.zero >= 3 else 1
+        Pa = ad["parameters"]
         if mode == "lora":
-            base = params["total"] * 2
-            base_why = "frozen base weights in bf16 (2 bytes per parameter)"
+            base = R.weight_bytes(tensors) + buffers
+            base_why = f"frozen base weights in {'fp32' if o.precision == 'amp' else 'bf16'}"
         else:
             base = params["linear"] * C.NF4_BYTES + params["other"] * 2
             base_why = (f"QLoRA: linear layers in NF4 with double quantization ({C.NF4_BYTES:.4f} bytes per "
                         "parameter: 4-bit values, 8-bit absmax per 64, fp32 per 256 absmax), embeddings, norms and "
                         "LM head in bf16")
-        adapter = ad["parameters"] * C.ADAPTER_BYTES
-        ad_opt = ad["parameters"] * 12 / (n_gpus if o.zero >= 1 else 1)
-        ad_w = ad["parameters"] * 4
-        per = {"base_weights": int(base / N), "adapter_weights": ad_w, "adapter_gradients": ad_w,
-               "adapter_optimizer": int(ad_opt)}
+        ob = TR.optimizer_bytes(Pa, 0, Pa, 4, o.optimizer)
+        S = ob["state"] / (N if o.zero >= 1 else 1)
+        per = {"base_weights": int(base / Nw), "adapter_weights": 4 * Pa, "gradients": 4 * Pa,
+               "optimizer_state": int(S), "optimizer_temporaries": int(ob["temporary"])}
+        W = per["base_weights"] + per["adapter_weights"]
+        G = per["gradients"]
+        tmp = per["optimizer_temporaries"]
         res["adapter"] = ad
-        res["adapter_bytes_single_gpu"] = adapter
+        res["adapter_bytes_single_gpu"] = Pa * C.ADAPTER_BYTES
         assumptions.append(f"{mode}: {base_why}; adapters r x (in + out) per targeted matrix from the tensor shapes, "
-                           f"kept in fp32 with fp32 gradients and Adam (16 bytes per adapter parameter, PEFT's "
-                           f"default of fp32 adapters); optimizer state only for the adapter")
+                           "in fp32 (PEFT casts adapters of a 16-bit base to fp32): weights 4 + gradients 4 + AdamW "
+                           f"state 8 bytes per adapter parameter, + the step's temporaries ({ob['temporary_why']})")
         if ad["skipped_fused_3d"]:
             assumptions.append(f"{ad['skipped_fused_3d']} fused 3-D expert tensors not targeted (PEFT targets "
                                "nn.Linear modules)")
+    bend = 0
+    if mode == "full":
+        from ..classify import EMBEDDING, LM_HEAD
+
+        comps = [(C.classify_cached(t.name, cfg).component, t) for t in tensors]
+        if not any(c == LM_HEAD for c, _ in comps):
+            emb = [t for c, t in comps if c == EMBEDDING and len(t.shape) == 2]
+            if emb:
+                import math as _m
+
+                bend = 2 * max(_m.prod(t.shape) for t in emb) * prec["grads"]
+                assumptions.append(TR.TIED_NOTE)
+    mo = TR.moments(int(W), int(G), int(S), int(tmp), acts["total"], extra, bend)
     per["activations"] = acts["total"]
+    per["workspace"] = extra
     per["overhead"] = overhead
-    per["total"] = int(sum(per.values()))
+    per["total"] = int(mo["peak"] + overhead)
     res["per_gpu"] = per
+    res["moments"] = mo["moments"]
+    res["peak_moment"] = mo["peak_moment"]
+    assumptions.append("training peak = the larger of two moments of a plain loop (zero_grad(set_to_none=True): no "
+                       "gradients exist before backward): backward start = weights + optimizer state + saved "
+                       "activations + logits, optimizer step = weights + gradients + optimizer state + step "
+                       f"temporaries; here the {mo['peak_moment']}")
     assumptions.append("training: " + C.TRAIN_FORMULA)
+    if o.precision == "amp":
+        assumptions.append(C.AMP_FORMULA)
     return res

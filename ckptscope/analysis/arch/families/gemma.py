@@ -14,7 +14,7 @@ DEFAULT_DTYPE = "F32"
 
 def tensors(d, layout):
     d.need("H", "L", "nh", "kv", "hd", "I", "V")
-    mt = d.c.model_type
+    mt = d.mt
     bias = bool(d.get("attention_bias"))
     yield "model.embed_tokens.weight", (d.V, d.H), EMBEDDING, None
     for i in range(d.L):

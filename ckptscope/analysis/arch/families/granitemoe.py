@@ -16,7 +16,7 @@ def tensors(d, layout):
     d.need("H", "L", "nh", "kv", "hd", "I", "V", "E")
     H, I, E = d.H, d.I, d.E
     bias = bool(d.get("attention_bias"))
-    si = int(d.get("shared_intermediate_size") or 0) if d.c.model_type == "granitemoeshared" else 0
+    si = int(d.get("shared_intermediate_size") or 0) if d.mt == "granitemoeshared" else 0
     yield "model.embed_tokens.weight", (d.V, H), EMBEDDING, None
     for i in range(d.L):
         p = f"model.layers.{i}"

@@ -16,7 +16,7 @@ DEFAULT_DTYPE = "F32"
 
 def tensors(d, layout):
     d.need("H", "L", "nh", "kv", "hd", "I", "V")
-    mt = d.c.model_type
+    mt = d.mt
     qkv_bias = mt == "qwen2" or bool(d.get("attention_bias"))
     o_bias = mt != "qwen2" and bool(d.get("attention_bias"))
     mlp_bias = bool(d.get("mlp_bias"))

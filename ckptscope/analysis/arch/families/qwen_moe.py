@@ -23,7 +23,7 @@ def sparse_layers(d) -> list[bool]:
 
 def tensors(d, layout):
     d.need("H", "L", "nh", "kv", "hd", "V", "E", "MI")
-    q3 = d.c.model_type == "qwen3_moe"
+    q3 = d.mt == "qwen3_moe"
     bias = bool(d.get("attention_bias"))
     yield "model.embed_tokens.weight", (d.V, d.H), EMBEDDING, None
     for i, sparse in enumerate(sparse_layers(d)):

@@ -33,7 +33,7 @@ def _ff(p, d):
 def tensors(d, layout):
     d.need("H", "L", "nh", "hd", "I", "V")
     inner = d.nh * d.hd
-    per_layer_rel = d.c.model_type == "umt5"  # UMT5 has a relative bias in every block
+    per_layer_rel = d.mt == "umt5"  # UMT5 has a relative bias in every block
     yield "shared.weight", (d.V, d.H), EMBEDDING, None
     encoder_only = "T5EncoderModel" in d.c.architectures  # e.g. the text_encoder_2 of SD3 / Flux pipelines
     stacks = (("encoder", d.L),) if encoder_only else (("encoder", d.L), ("decoder", d.c.num_decoder_layers or d.L))

@@ -1,0 +1,202 @@
+"""When no family rules apply: an honest estimate, labelled with how it was made.
+
+1. ``transformers meta build`` — with the optional extra ``ckptscope[transformers]`` installed (torch +
+   transformers), the model class named in ``architectures`` is built on the meta device (no memory for weights)
+   and the save-time steps of ``save_pretrained`` are applied (tied weights dropped, load-time conversions
+   reverted): exact shapes for every family transformers knows. Imported lazily, only here, never at import time.
+2. ``approximate`` — otherwise a generic decoder estimate from the common keys: hidden/heads/KV heads/head_dim,
+   dense width, ``attention_bias``/``mlp_bias``, MoE placement (``moe_layers``, ``interleave_moe_layer_step``,
+   ``moe_layer_freq`` + ``first_k_dense_replace``, ``mlp_only_layers`` + ``decoder_sparse_step``, ...), shared
+   experts, ``layer_types`` with linear-attention / Mamba layers, ``block_configs``, MTP layers, a vision tower
+   from ``vision_config``, and an absent ``tie_word_embeddings`` meaning an untied head (transformers' own
+   default for decoder configs). Names follow the Llama layout; only the counts are meant.
+"""
+
+from __future__ import annotations
+
+from ..classify import MTP, VISION
+from .decoder import Spec, tensors as decoder_tensors
+from .engine import LIN, Dims, ExpectedTensor, PredictionError, build, glu_mlp, linear, norm
+
+META = "transformers meta build"
+APPROX = "approximate"
+
+
+def _g(c, *keys):
+    for k in keys:
+        v = c.get(k)
+        if v is not None:
+            return v
+    return None
+
+
+def _recurrent(c) -> str:
+    if _g(c, "linear_num_value_heads", "linear_key_head_dim"):
+        return "gated_deltanet"
+    if _g(c, "mamba_n_heads", "mamba_d_head", "n_groups", "mamba_n_groups", "mamba_d_ssm"):
+        return "mamba2"
+    return "mamba"
+
+
+def generic_spec(c) -> Spec:
+    E = c.num_experts or 0
+    shared = None
+    if _g(c, "shared_expert_intermediate_size"):
+        shared = "shared_expert"
+    elif _g(c, "n_shared_experts", "num_shared_experts", "moe_num_shared_experts"):
+        shared = "shared_experts"
+    qk = "head" if (c.get("use_qk_norm") or c.get("qk_norm") or c.get("qk_layernorm")) else None
+    return Spec(("generic",), tie=False, qkv_bias=("attention_bias", False), o_bias=("attention_bias", False),
+                mlp_bias="mlp_bias", qk_norm=qk, moe="experts" if E > 1 else None,
+                moe_inter="moe_intermediate_size" if c.moe_intermediate_size else "intermediate_size",
+                shared=shared, shared_inter="shared_expert_intermediate_size" if shared == "shared_expert" else None,
+                hybrid=True, recurrent=_recurrent(c))
+
+
+class _Generic:
+    TIE_DEFAULT = False
+    DEFAULT_DTYPE = "BF16"
+
+    def __init__(self, c):
+        self.spec = generic_spec(c)
+
+    def tensors(self, d, layout):
+        c = d.c
+        if isinstance(c.get("block_configs"), list):
+            from .families.remote import _deci
+
+            yield from _deci(self.spec, d, layout)
+        else:
+            yield from decoder_tensors(self.spec, d, layout)
+        n = c.num_nextn_predict_layers or _g(c, "num_mtp_layers", "mtp_num_hidden_layers") or 0
+        for k in range(int(n) if isinstance(n, int) else 0):  # one decoder layer + input projection each
+            p = f"mtp.{k}"
+            yield from linear(p + ".eh_proj", d.H, 2 * d.H, MTP)
+            yield from norm(p + ".enorm", d.H, MTP)
+            yield from norm(p + ".hnorm", d.H, MTP)
+            yield from linear(p + ".q_proj", d.nh * d.hd, d.H, MTP)
+            yield from linear(p + ".kv_proj", 2 * d.kv * d.hd, d.H, MTP)
+            yield from linear(p + ".o_proj", d.H, d.nh * d.hd, MTP)
+            w = c.moe_intermediate_size if d.E > 1 else d.I
+            for j in range(d.E if d.E > 1 else 1):
+                yield from glu_mlp(f"{p}.mlp.{j}", d.H, w or d.I, MTP)
+        v = c.vision_config
+        if isinstance(v, dict):
+            yield from _vit(v)
+
+
+def _vit(v: dict):
+    """A plain ViT from a vision_config: patch embedding, per layer q/k/v/o + 2-matrix MLP with biases + 2 norms."""
+    def i(*keys, default=None):
+        for k in keys:
+            x = v.get(k)
+            if isinstance(x, int) and not isinstance(x, bool) and 0 < x < 1_000_000:
+                return x
+        if default is None:
+            raise PredictionError("vision_config gives no usable hidden_size / layer count")
+        return default
+
+    H = i("hidden_size", "embed_dim", "width")
+    L = i("num_hidden_layers", "depth", "num_layers", "layers")
+    I = i("intermediate_size", default=4 * H)
+    ps, ch = i("patch_size", default=14), i("num_channels", "in_channels", "in_chans", default=3)
+    yield "vision.patch_embed.weight", (H, ch, ps, ps), VISION, None
+    for k in range(L):
+        p = f"vision.layers.{k}"
+        yield from linear(p + ".qkv", 3 * H, H, VISION, True, kind=None)
+        yield from linear(p + ".o", H, H, VISION, True, kind=None)
+        yield from linear(p + ".fc1", I, H, VISION, True, kind=None)
+        yield from linear(p + ".fc2", H, I, VISION, True, kind=None)
+        yield from norm(p + ".norm1", H, VISION, True)
+        yield from norm(p + ".norm2", H, VISION, True)
+
+
+def approximate(config) -> list[ExpectedTensor]:
+    fam = _Generic(config)
+    return build(fam, config, {}, "generic")
+
+
+def meta_build(config) -> list[ExpectedTensor] | None:
+    """Exact inventory from transformers' meta-device build, or None when the extra is not installed, the class
+    is unknown to transformers (remote code) or the build fails."""
+    try:
+        import torch
+        import transformers
+        from transformers.modeling_utils import remove_tied_weights_from_state_dict
+    except Exception:  # noqa: BLE001 - the optional extra is absent or broken
+        return None
+    arch = config.architectures[0] if config.architectures else None
+    cls = getattr(transformers, arch, None) if arch else None
+    if cls is None or not config.model_type:
+        return None
+    try:
+        from transformers import AutoConfig
+
+        kw = {k: v for k, v in config.full.items() if k not in ("model_type", "transformers_version", "auto_map")}
+        cfg = AutoConfig.for_model(config.model_type, **kw)
+        name = config.dtype or "F32"
+        tdt = {"BF16": torch.bfloat16, "F16": torch.float16}.get(name, torch.float32)
+        with torch.device("meta"):
+            model = cls._from_config(cfg, dtype=tdt)
+        sd = model.state_dict()
+        for key in model._keys_to_ignore_on_save or ():
+            sd.pop(key, None)
+        sd = remove_tied_weights_from_state_dict(sd, model)
+        try:
+            from transformers.core_model_loading import revert_weight_conversion
+
+            sd = revert_weight_conversion(model, sd)
+        except ImportError:
+            pass
+    except Exception:  # noqa: BLE001 - a config transformers cannot build: fall through to the estimate
+        return None
+    from ..classify import classify
+
+    st = {torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16", torch.int64: "I64",
+          torch.bool: "BOOL", torch.float64: "F64", torch.int32: "I32", torch.uint8: "U8"}
+    out = []
+    for n, t in sd.items():
+        out.append(ExpectedTensor(n, st.get(t.dtype, "F32"), tuple(t.shape), classify(n, config).component,
+                                  "transformers meta build"))
+    return out
+
+
+_LAST: list = [None, None]  #: (config, result): a report asks twice for the same config
+
+
+def estimate_inventory(config, allow_meta: bool = True) -> tuple[list[ExpectedTensor] | None, str | None, str]:
+    """(inventory, basis, why) for a config no family rules cover: basis ``transformers meta build`` or
+    ``approximate``; (None, None, reason) when even the estimate cannot be made."""
+    if _LAST[0] is config and allow_meta:
+        return _LAST[1]
+    res = _estimate(config, allow_meta)
+    if allow_meta:
+        _LAST[:] = [config, res]
+    return res
+
+
+def _estimate(config, allow_meta):
+    """(inventory, basis, why) for a config no family rules cover: basis ``transformers meta build`` or
+    ``approximate``; (None, None, reason) when even the estimate cannot be made."""
+    inv = None
+    if allow_meta:
+        try:
+            approx = approximate(config)  # bounded: refuses absurd configs before transformers is asked
+        except PredictionError as e:
+            return None, None, str(e)
+        except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as e:
+            return None, None, f"malformed field ({type(e).__name__})"
+        inv = meta_build(config)
+        if inv:
+            return inv, META, f"built by transformers {__import__('transformers').__version__} on the meta device"
+        return approx, APPROX, ("generic decoder estimate from the common config keys (install ckptscope[transformers]"
+                                " for an exact meta-device build)")
+    try:
+        return approximate(config), APPROX, "generic decoder estimate from the common config keys"
+    except PredictionError as e:
+        return None, None, str(e)
+    except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as e:
+        return None, None, f"malformed field ({type(e).__name__})"
+
+
+__all__ = ["APPROX", "META", "Dims", "LIN", "approximate", "estimate_inventory", "meta_build"]

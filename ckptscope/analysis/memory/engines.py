@@ -1,0 +1,256 @@
+"""Engine profiles: what each serving / training engine loads, in which dtype, what it allocates per forward pass,
+how it stores the KV cache and what it costs to run, kept as data with a source for every number.
+
+The planner reads one profile and never branches on an engine's name (design.md: "Engines are data"). Each
+field below is documented once in :data:`FIELDS`; each profile carries ``sources`` naming the file (and, where it
+matters, the function) in the engine's own code that the value was read from.
+"""
+
+from __future__ import annotations
+
+MiB = 2**20
+GiB = 2**30
+
+#: what every profile field means (printed by `ckptscope estimate --engine X --json` under engine.fields)
+FIELDS = {
+    "loads_mtp": "multi-token-prediction layers are built and loaded (speculative decoding heads)",
+    "loads_vision": "a vision / audio tower in the checkpoint is loaded with the language model",
+    "dtype": "runtime weight dtype when --dtype is not given: 'config' = config.json torch_dtype/dtype, else the "
+             "checkpoint's own float dtype, else fp32; fp32_to = what an fp32 result is turned into (None: kept)",
+    "logits": "'all' = the forward pass computes logits for every prompt position, 'last' = only for the positions "
+              "it samples from (one per sequence)",
+    "logit_bytes": "bytes per logit value ('act' = the activation dtype, 4 = fp32)",
+    "prefill_chunk": "tokens per forward pass during prefill (0 = the whole prompt at once)",
+    "kv_storage": "'dynamic' = exactly the tokens seen so far (torch.cat per layer), 'paged' = a pool of fixed-size "
+                  "blocks sized from a memory fraction, 'ring' = a preallocated n_ctx-token buffer",
+    "kv_block_tokens": "tokens per KV block (paged storage), rounded up per sequence",
+    "memory_fraction": "fraction of the GPU the engine takes for weights + activations + KV pool (paged storage)",
+    "cuda_graph_bytes": "memory kept by captured CUDA graphs (decode batches), per GPU",
+    "library_workspace": "bytes the engine's math libraries allocate from the framework allocator on first use, "
+                         "per thread that runs matrix multiplies (inference: 1; training: 2 with autograd's thread)",
+    "overhead": "memory outside the framework allocator: CUDA context, kernels, NCCL, allocator slack",
+    "eager_attention": "model families the engine runs with eager attention (a full score matrix per layer)",
+    "sliding_kv_after_prefill": "what sliding-window layers hold right after a prefill: 'full' (the whole "
+                                "prompt) or 'window'",
+    "rotary_buffers": "the rotary embedding's non-persistent inv_freq buffers are allocated on the GPU",
+    "explicit_sliding_mask": "sliding-window layers past the window get an explicit mask (not a fused kernel)",
+    "unloaded_tensors": "checkpoint tensors (regular expressions on names) the engine does not load",
+    "moe_dispatch": "how MoE layers gather tokens for their experts: transformers (grouped_mm token copies) or "
+                    "fused (fused-MoE kernels)",
+}
+
+PROFILES: dict[str, dict] = {
+    "transformers": {
+        "title": "Hugging Face transformers 5.x with PyTorch (AutoModelForCausalLM + model(...) / Trainer loop)",
+        "loads_mtp": False,
+        "loads_vision": True,
+        "dtype": {"rule": "config", "fp32_to": None},
+        "logits": "all",
+        "logit_bytes": "act",
+        "prefill_chunk": 0,
+        "kv_storage": "dynamic",
+        "kv_block_tokens": 1,
+        "memory_fraction": None,
+        "cuda_graph_bytes": 0,
+        "library_workspace": 32 * MiB,
+        "overhead": 1 * GiB,
+        "moe_dispatch": "transformers",
+        "sliding_kv_after_prefill": "full",
+        "rotary_buffers": True,
+        "explicit_sliding_mask": True,
+        "unloaded_tensors": [r"(^|\.)h\.\d+\.(attn|crossattention)\.(bias|masked_bias)$"],
+        "eager_attention": ("gemma2", "gpt_oss", "vaultgemma", "t5gemma", "gemma4", "granite_swa", "granitemoe_swa",
+                            "mimo_v2_flash", "deepseek_v4"),
+        "sources": [
+            "rotary_buffers: modeling_llama.py LlamaRotaryEmbedding registers inv_freq and original_inv_freq "
+            "(fp32, persistent=False)",
+            "explicit_sliding_mask: masking_utils.py sdpa_mask: once the keys pass the window, is_causal cannot "
+            "express the mask, so a boolean [batch, 1, queries, keys] mask is built and passed to SDPA",
+            "sliding_kv_after_prefill: transformers/cache_utils.py DynamicSlidingWindowLayer.update returns the "
+            "full keys of a prefill and keeps a view of them, so the whole prompt's K/V stay allocated until the "
+            "next step (measured: docs/validation.md, 'KV cache after prefill (storage)')",
+            "unloaded_tensors: modeling_gpt2.py (5.x) registers no attn.bias / masked_bias causal-mask buffers and "
+            "lists them in _keys_to_ignore_on_load_unexpected: the F32 [1, 1, n_positions, n_positions] tensors "
+            "in GPT-2 checkpoints are not loaded",
+            "eager_attention: these families declare `_supports_sdpa = False` in their modeling_*.py (5.23; "
+            "Gemma-2: 'sdpa does not support softcapping'), so without flash-attn installed they run "
+            "eager_attention_forward, which materialises the heads x queries x keys scores",
+            "loads_mtp: transformers/models/deepseek_v3/modeling_deepseek_v3.py builds config.num_hidden_layers "
+            "decoder layers only; the checkpoint's layer 61 (num_nextn_predict_layers) is left unloaded",
+            "dtype: transformers/modeling_utils.py from_pretrained: `if dtype is None: dtype = \"auto\"` (5.x), and "
+            "'auto' reads config.json dtype/torch_dtype, else the first floating-point weight of the checkpoint",
+            "logits: transformers/models/llama/modeling_llama.py LlamaForCausalLM.forward: logits_to_keep=0 by "
+            "default, `logits = self.lm_head(hidden_states[:, slice_indices, :])` over every position, in the "
+            "activation dtype (no .float() since 4.45); only generate() passes logits_to_keep=1",
+            "logits, soft-capping: transformers/models/gemma2/modeling_gemma2.py: final_logit_softcapping divides, "
+            "tanh's and multiplies the logits, two [tokens, vocab] tensors alive at once",
+            "kv_storage: transformers/cache_utils.py DynamicLayer.update: torch.cat of the new keys/values, no "
+            "preallocation",
+            "prefill_chunk: one model(input_ids) call processes the whole prompt",
+            "library_workspace: pytorch aten/src/ATen/cuda/CublasHandlePool.cpp getChosenWorkspaceSize: 4096 KiB x 8 "
+            "= 32 MiB on sm90 (Hopper; 8.125 MiB on other GPUs), allocated through CUDACachingAllocator per "
+            "(handle, stream), one handle per thread: visible in torch.cuda.memory_allocated",
+            "moe_dispatch: transformers/integrations/moe.py grouped_mm experts implementation (5.x default)",
+            "overhead: CUDA context + cuBLAS/cuDNN kernels outside the caching allocator, about 0.5 GiB on "
+            "Hopper with CUDA 12/13, plus allocator fragmentation: 1 GiB stated, not measured",
+        ],
+    },
+    "vllm": {
+        "title": "vLLM (V1 engine) serving",
+        "loads_mtp": False,
+        "loads_vision": True,
+        "dtype": {"rule": "config", "fp32_to": "bf16"},
+        "logits": "last",
+        "logit_bytes": 4,
+        "prefill_chunk": 8192,
+        "kv_storage": "paged",
+        "kv_block_tokens": 16,
+        "memory_fraction": 0.9,
+        "cuda_graph_bytes": int(0.5 * GiB),
+        "library_workspace": 32 * MiB,
+        "overhead": int(0.5 * GiB),
+        "moe_dispatch": "fused",
+        "sliding_kv_after_prefill": "window",
+        "unloaded_tensors": [r"\.attn\.(bias|masked_bias)$"],
+        "sources": [
+            "loads_mtp: vllm/model_executor/models/deepseek_v2.py loads layers < num_hidden_layers; the MTP layer "
+            "is a separate model (deepseek_mtp.py) loaded only with --speculative-config",
+            "dtype: vllm/config/model.py _get_and_verify_dtype: dtype 'auto' takes the config dtype, but an fp32 "
+            "config is served in bf16 (fp16 where bf16 is unsupported)",
+            "logits: vllm/v1/worker/gpu_model_runner.py: compute_logits on the hidden states of the sampled "
+            "positions only (logits_indices), fp32",
+            "prefill_chunk: vllm/config/scheduler.py max_num_batched_tokens default 8192 with chunked prefill "
+            "(V1, online serving); the profile run (gpu_model_runner.profile_run) uses that many tokens",
+            "kv_storage / kv_block_tokens: vllm/config/cache.py block_size 16; KV pool = gpu_memory_utilization x "
+            "total memory - weights - peak activations of the profile run - non-torch memory "
+            "(vllm/v1/worker/gpu_worker.py determine_available_memory); the log prints 'GPU KV cache size: N "
+            "tokens' = pool / bytes per token",
+            "memory_fraction: vllm/config/cache.py gpu_memory_utilization default 0.9",
+            "cuda_graph_bytes: vllm/v1/worker/gpu_model_runner.py capture_model logs 'Graph capturing finished ... "
+            "took X GiB'; typically 0.2-1 GiB for 7-70B models: 0.5 GiB stated, not measured",
+            "moe_dispatch: vllm/model_executor/layers/fused_moe/fused_moe.py intermediate caches",
+        ],
+    },
+    "sglang": {
+        "title": "SGLang serving",
+        "loads_mtp": False,
+        "loads_vision": True,
+        "dtype": {"rule": "config", "fp32_to": "bf16"},
+        "logits": "last",
+        "logit_bytes": 4,
+        "prefill_chunk": 8192,
+        "kv_storage": "paged",
+        "kv_block_tokens": 1,
+        "memory_fraction": 0.88,
+        "cuda_graph_bytes": int(0.5 * GiB),
+        "library_workspace": 32 * MiB,
+        "overhead": int(0.5 * GiB),
+        "moe_dispatch": "fused",
+        "sliding_kv_after_prefill": "window",
+        "unloaded_tensors": [r"\.attn\.(bias|masked_bias)$"],
+        "sources": [
+            "loads_mtp: sglang/srt/models/deepseek_v2.py; the NextN layer is deepseek_nextn.py, loaded only with "
+            "--speculative-algorithm EAGLE/NEXTN",
+            "dtype: sglang/srt/configs/model_config.py _get_and_verify_dtype (from vLLM): fp32 configs served in "
+            "bf16",
+            "logits: sglang/srt/layers/logits_processor.py: prefill computes logits of the last token per "
+            "sequence unless return_logprob asks for more, fp32",
+            "prefill_chunk: sglang/srt/server_args.py chunked_prefill_size 8192 on GPUs of 80 GB class (16384 "
+            "above ~90 GB in recent releases)",
+            "kv_storage: sglang/srt/mem_cache/memory_pool.py token-granular pool (page_size 1 by default); "
+            "'max_total_num_tokens' printed at startup = pool / bytes per token",
+            "memory_fraction: sglang/srt/server_args.py mem_fraction_static, about 0.88 for tp 1 on 80 GB GPUs "
+            "(it depends on GPU size and tp; pass --overhead / a fraction to match a launch)",
+            "cuda_graph_bytes: sglang/srt/model_executor/cuda_graph_runner.py (batch sizes up to 160 by "
+            "default): 0.5 GiB stated, not measured",
+        ],
+    },
+    "llama.cpp": {
+        "title": "llama.cpp (llama-server / llama-cli, CUDA backend, all layers offloaded)",
+        "loads_mtp": False,
+        "loads_vision": False,
+        "dtype": {"rule": "config", "fp32_to": "fp16"},
+        "logits": "last",
+        "logit_bytes": 4,
+        "prefill_chunk": 512,
+        "kv_storage": "ring",
+        "kv_block_tokens": 256,
+        "memory_fraction": None,
+        "cuda_graph_bytes": 0,
+        "library_workspace": 0,
+        "overhead": int(0.3 * GiB),
+        "moe_dispatch": "fused",
+        "sliding_kv_after_prefill": "window",
+        "unloaded_tensors": [r"\.attn\.(bias|masked_bias)$"],
+        "sources": [
+            "loads_mtp: src/llama-model.cpp skips the NextN layers of DeepSeek-V3/GLM (LLM_TENSOR_NEXTN_* are "
+            "marked TENSOR_SKIP) unless used for speculative decoding",
+            "loads_vision: the vision tower is a separate mmproj GGUF (tools/mtmd)",
+            "dtype: convert_hf_to_gguf.py writes f16 for fp32 sources by default (--outtype f16); a GGUF's own "
+            "tensor types are used when its headers are read",
+            "logits: src/llama-context.cpp: only the positions flagged in the batch (the last one) get logits, "
+            "n_vocab fp32 each",
+            "prefill_chunk: common/common.h n_ubatch 512 (n_batch 2048): the compute buffer is sized for one "
+            "ubatch",
+            "kv_storage: src/llama-kv-cache.cpp allocates n_ctx cells up front (n_ctx padded to 256), K and V "
+            "types from --cache-type-k/-v (f16 default); n_ctx default 4096 in common/common.h (0 = the model's)",
+            "overhead: CUDA context and the ggml-cuda pool outside the model/KV/compute buffers: 0.3 GiB stated",
+        ],
+    },
+}
+
+DEFAULT_ENGINE = "transformers"
+ENGINE_NAMES = tuple(PROFILES)
+
+
+def get_profile(name: str | None) -> dict:
+    """The profile for ``name`` (default transformers); a copy, so callers may annotate it."""
+    from ...errors import CkptError
+
+    key = (name or DEFAULT_ENGINE).lower()
+    if key not in PROFILES:
+        raise CkptError(f"unknown engine {name!r} (choose from {', '.join(PROFILES)})", "--engine")
+    p = dict(PROFILES[key])
+    p["name"] = key
+    return p
+
+
+#: runtime dtype names accepted by --dtype -> bytes per value and the safetensors code
+DTYPES = {"bfloat16": ("BF16", 2), "bf16": ("BF16", 2), "float16": ("F16", 2), "fp16": ("F16", 2),
+          "half": ("F16", 2), "float32": ("F32", 4), "fp32": ("F32", 4), "float": ("F32", 4)}
+ST_NAMES = {"BF16": "bfloat16", "F16": "float16", "F32": "float32"}
+SHORT = {"bf16": "BF16", "fp16": "F16", "fp32": "F32"}
+
+
+def parse_dtype(name: str | None) -> str | None:
+    """``--dtype`` to a safetensors dtype code (BF16/F16/F32); None/auto = the engine's rule."""
+    if name is None or str(name).lower() == "auto":
+        return None
+    k = str(name).lower().replace("torch.", "")
+    if k not in DTYPES:
+        from ...errors import CkptError
+
+        raise CkptError(f"unknown dtype {name!r} (choose from auto, bfloat16, float16, float32)", "--dtype")
+    return DTYPES[k][0]
+
+
+def runtime_dtype(profile: dict, config, tensors, override: str | None) -> tuple[str, str]:
+    """(safetensors dtype code the weights are held in at run time, why)."""
+    if override:
+        return override, f"--dtype {ST_NAMES[override]}"
+    cfg_dt = getattr(config, "dtype", None) if config is not None else None
+    rule = profile["dtype"]
+    if cfg_dt in ST_NAMES:
+        dt, why = cfg_dt, f"config.json dtype {ST_NAMES[cfg_dt]}"
+    else:
+        floats = [t.dtype for t in tensors if t.dtype in ST_NAMES]
+        if floats:
+            dt = max(set(floats), key=floats.count)
+            why = f"no dtype in config.json: the checkpoint's weights are {ST_NAMES[dt]}"
+        else:
+            dt, why = "F32", "no dtype in config.json and no float weights read: torch's default fp32"
+    if dt == "F32" and rule.get("fp32_to"):
+        to = SHORT[rule["fp32_to"]]
+        why += f", served as {ST_NAMES[to]} (the engine turns fp32 checkpoints into {ST_NAMES[to]})"
+        dt = to
+    return dt, f"{profile['name']} default: {why}"

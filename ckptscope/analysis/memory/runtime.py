@@ -1,0 +1,143 @@
+"""What an engine holds at run time: the tensors it loads (an engine profile may skip MTP layers or vision
+towers), recast to the runtime dtype, plus the non-persistent buffers its modules register; and the linear
+modules of one layer of each kind, read from the tensor names (fused qkv_proj / gate_up_proj included), for the
+activation and LoRA terms. Nothing here is sized by a layer count read from a file: layers are grouped by kind.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from ...dtypes import nbytes as dt_nbytes
+from ...readers.config import ModelConfig
+from ..classify import AUDIO, BUFFER, MTP, QUANT, VISION
+from .weights import Rec, classify_cached
+
+FLOAT_CODES = {"BF16": 2, "F16": 2, "F32": 4}
+_LAYER = re.compile(r"^(.*?\.layers?\.)(\d+)\.(.*)$")
+
+
+def loaded_tensors(tensors, config: ModelConfig | None, profile: dict) -> tuple[list, dict]:
+    """Tensors the engine loads, and what it skips (parameter counts by reason)."""
+    out = []
+    skipped = {"mtp": 0, "vision": 0, "unloaded": 0}
+    pats = [re.compile(p) for p in profile.get("unloaded_tensors", ())]
+    for t in tensors:
+        if any(p.search(t.name) for p in pats):
+            skipped["unloaded"] += math.prod(t.shape)
+            continue
+        comp = classify_cached(t.name, config).component
+        if comp == MTP and not profile["loads_mtp"]:
+            skipped["mtp"] += math.prod(t.shape)
+            continue
+        if comp in (VISION, AUDIO) and not profile["loads_vision"]:
+            skipped["vision"] += math.prod(t.shape)
+            continue
+        out.append(t)
+    return out, skipped
+
+
+FP8_CODES = {"F8_E4M3", "F8_E5M2"}
+
+
+def recast(tensors, config: ModelConfig | None, dtype: str, dequantize: bool = False) -> list:
+    """Float weights re-expressed in the runtime dtype. Quantized tensors and their scales keep their stored type
+    (transformers keeps an FP8/MXFP4 checkpoint quantized on GPUs that support it), unless ``dequantize``: then
+    FP8 weights are counted in ``dtype`` and their scale tensors dropped (a model built from the config, or
+    loaded with dequantize=True, holds plain weights)."""
+    out = []
+    for t in tensors:
+        comp = classify_cached(t.name, config).component
+        if dequantize and t.dtype in FP8_CODES:
+            out.append(Rec(t.name, dtype, tuple(t.shape)))
+            continue
+        if dequantize and comp == QUANT and t.name.endswith((".weight_scale_inv", ".weight_scale")):
+            continue
+        if t.dtype in FLOAT_CODES and t.dtype != dtype and classify_cached(t.name, config).component != QUANT:
+            out.append(Rec(t.name, dtype, tuple(t.shape)))
+        else:
+            out.append(t)
+    return out
+
+
+def rotary_buffers(config: ModelConfig | None) -> tuple[int, str]:
+    """Bytes of non-persistent buffers transformers 5.x registers: the rotary module's ``inv_freq`` and
+    ``original_inv_freq`` (fp32, rotary_dim / 2 values each; modeling_llama.py LlamaRotaryEmbedding). GPT-2 in
+    5.x registers no causal-mask ``attn.bias`` (modeling_gpt2.py lists it in _keys_to_ignore_on_load_unexpected)."""
+    if config is None:
+        return 0, ""
+    mt = (config.model_type or "").lower()
+    if mt in ("gpt2", "bert", "t5", "mt5", "opt", "gpt_bigcode", "roberta", "distilbert"):
+        return 0, ""
+    H = config.num_attention_heads or 0
+    hd = config.head_dim or ((config.hidden_size or 0) // H if H else 0)
+    if config.is_mla:
+        hd = config.qk_rope_head_dim or hd
+    prf = config.get("partial_rotary_factor")
+    if isinstance(prf, (int, float)) and 0 < prf < 1:
+        hd = int(hd * prf)
+    n_rot = 2 if mt.startswith("gemma3") else 1  # Gemma-3: a global and a local rotary embedding
+    b = n_rot * 2 * (hd // 2) * 4
+    return b, f"rotary inv_freq + original_inv_freq buffers, fp32: {b:,} bytes"
+
+
+@dataclass
+class Linear:
+    name: str  #: short module name (q_proj, qkv_proj, gate_up_proj, down_proj, ...)
+    inp: int
+    out: int
+
+
+@dataclass
+class LayerKind:
+    kind: str  #: dense | moe
+    count: int
+    linears: list[Linear]
+
+
+def layer_linears(tensors, config: ModelConfig | None) -> list[LayerKind]:
+    """The 2-D linear weights of one representative layer of each kind (dense MLP / MoE), with how many layers
+    share that kind. Expert matrices (per-expert 2-D or fused 3-D) are left out: they are not nn.Linear modules
+    in transformers 5.x."""
+    by_layer: dict[int, list] = {}
+    for t in tensors:
+        m = _LAYER.match(t.name)
+        if not m or len(t.shape) != 2 or not t.name.endswith(".weight"):
+            continue
+        comp = classify_cached(t.name, config).component
+        if comp in (MTP, QUANT, BUFFER, VISION, AUDIO):
+            continue
+        rest = m.group(3)
+        if ".experts." in rest or "norm" in rest or rest.startswith(("mlp.gate.", "block_sparse_moe.gate.")):
+            continue
+        by_layer.setdefault(int(m.group(2)), []).append(t)
+    kinds: dict[tuple, LayerKind] = {}
+    for i, ts in by_layer.items():
+        kind = "moe" if is_moe_layer(config, i) else "dense"
+        lins = tuple(sorted((t.name.rsplit(".", 2)[-2], int(t.shape[1]), int(t.shape[0])) for t in ts))
+        key = (kind, lins)
+        if key in kinds:
+            kinds[key].count += 1
+        else:
+            kinds[key] = LayerKind(kind, 1, [Linear(n, i_, o) for n, i_, o in lins])
+    return list(kinds.values())
+
+
+def is_moe_layer(c: ModelConfig | None, i: int) -> bool:
+    """Layer ``i`` has a sparse MoE block (first_k_dense_replace, moe_layer_freq / decoder_sparse_step,
+    mlp_only_layers), decided per index: no per-layer table is built."""
+    if c is None or not c.is_moe:
+        return False
+    freq = c.get("moe_layer_freq") or c.get("decoder_sparse_step") or 1
+    only = c.get("mlp_only_layers") or []
+    return i >= (c.first_k_dense_replace or 0) and (i + 1) % freq == 0 and i not in only
+
+
+def weight_bytes(tensors) -> int:
+    n = 0
+    for t in tensors:
+        nb = getattr(t, "nbytes", None)
+        n += nb if isinstance(nb, int) else dt_nbytes(t.dtype, math.prod(t.shape))
+    return n
