@@ -148,11 +148,16 @@ def validate_config(full: dict) -> list[ConfigIssue]:
     if issues:
         return issues
     for prefix, vals, d in groups:
-        issues += _consistency(prefix, vals, d)
+        issues += _consistency(prefix, vals, d, full.get("model_type"))
     return issues
 
 
-def _consistency(p: str, v: dict[str, int], d: dict) -> list[ConfigIssue]:
+#: families whose head size is hidden_size // num_attention_heads when no head_dim is given (others, e.g.
+#: glm4_moe, have their own default head_dim)
+DERIVED_HEAD_DIM = ("llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gpt2", "bert", "roberta", "phi3")
+
+
+def _consistency(p: str, v: dict[str, int], d: dict, top_type=None) -> list[ConfigIssue]:
     out: list[ConfigIssue] = []
     heads = _first(v, ("num_attention_heads", "n_head", "num_heads", "n_heads"))
     kv = _first(v, ("num_key_value_heads", "n_head_kv", "num_kv_heads", "n_kv_heads"))
@@ -164,7 +169,8 @@ def _consistency(p: str, v: dict[str, int], d: dict) -> list[ConfigIssue]:
                       "n_experts_per_tok"))
     if heads and kv and heads[1] % kv[1]:
         out.append(ConfigIssue(p + kv[0], kv[1], f"must divide {heads[0]} = {heads[1]} (grouped-query attention)"))
-    if heads and hidden and head_dim is None and "kv_lora_rank" not in d and hidden[1] % heads[1]:
+    if (heads and hidden and head_dim is None and d.get("model_type", top_type) in DERIVED_HEAD_DIM
+            and hidden[1] % heads[1]):
         out.append(ConfigIssue(p + hidden[0], hidden[1], f"is not a multiple of {heads[0]} = {heads[1]} and no "
                                                          "head_dim is given"))
     if experts and topk and experts[1] and topk[1] > experts[1]:
