@@ -28,7 +28,7 @@ from conftest import ROOT, env_with_repo
 from sparse import materialize
 
 LABEL = "reconstructed from the catalog, not read from the Hub"
-LOCAL_NAMES = ("./my-model", "./model", "./before", "./after", "./export", "./hf-model", "./gguf-folder",
+LOCAL_NAMES = ("model.bin", "./my-model", "./model", "./before", "./after", "./export", "./hf-model", "./gguf-folder",
                "model.safetensors", "model.ckpt.gz", "model-Q4_K_M.gguf", "model.gguf", "fixtures/")
 
 
@@ -65,6 +65,9 @@ def workdir(tmp_path_factory) -> Path:
         dst.write(src.read(1 << 20))
         dst.truncate(os.path.getsize(shard))
     (d / "fixtures").symlink_to(ROOT / "fixtures")
+    from check_corpus.build import state_dict_pickle, torch_zip
+
+    torch_zip(d / "model.bin", state_dict_pickle(("embed.weight", "norm.weight")))  # a torch.save zip, no data
     gguf = lzma.decompress((ROOT / "fixtures/gguf/smollm2-135m-instruct-q4_1.header.gguf.xz").read_bytes())
     (d / "model-Q4_K_M.gguf").write_bytes(gguf)
     (d / "model.gguf").write_bytes(gguf)
@@ -89,6 +92,16 @@ def _is_local(argv: list[str]) -> bool:
     if argv[1] == "diff":
         return _local(argv[2]) and _local(argv[3])
     return len(argv) > 2 and _local(argv[2])
+
+
+def _written(argv: list[str], cwd: Path) -> str:
+    """The report file an example writes with -o/--output (HTML, SARIF...), when there is one."""
+    for flag in ("-o", "--output"):
+        if flag in argv and argv.index(flag) + 1 < len(argv):
+            p = cwd / argv[argv.index(flag) + 1]
+            if p.is_file():
+                return p.read_text(errors="replace")
+    return ""
 
 
 def _ok_codes(argv: list[str]) -> set[int]:
@@ -119,7 +132,7 @@ def test_readme_example(line, workdir, tmp_path):
     if "--catalog" in argv or "--offline" in argv:  # asked for the bundled catalog: works offline, and says so
         r = run(argv)
         assert r.returncode in _ok_codes(argv), (line, r.stderr[-600:])
-        assert LABEL in r.stdout + r.stderr
+        assert LABEL in r.stdout + r.stderr + _written(argv, workdir)
         return
     if _is_local(argv):
         r = run(argv)
@@ -137,4 +150,4 @@ def test_readme_example(line, workdir, tmp_path):
     if repo and "--catalog" not in argv and "--offline" not in argv and argv[1] != "diff":
         r = run(argv + ["--catalog"])
         assert r.returncode in _ok_codes(argv), (line, r.stderr[-600:])
-        assert LABEL in r.stdout + r.stderr
+        assert LABEL in r.stdout + r.stderr + _written(argv, workdir)
