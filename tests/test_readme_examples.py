@@ -2,8 +2,8 @@
 
 Local examples run on real material: `./my-model`, `./model`, `./before`, `./after`, `./export` are a sparse copy
 of a real checkpoint (granite-3.1-1b-a400m at head-73154ee: real config, tokenizer and index, headers proven against the real
-shard sizes), `model.safetensors` one of its shards, `model.ckpt.gz` a snapshot of it, `model-Q4_K_M.gguf` the
-real SmolLM2 GGUF header, `fixtures/...` the repository's fixtures. They must exit 0 (1 where the command's exit
+shard sizes), `model.safetensors` one of its shards, `model.ckpt.gz` a snapshot of it, `model.bin` a torch.save zip
+(the check corpus's builder), `model-Q4_K_M.gguf` / `model.gguf` / `./gguf-folder` the real SmolLM2 GGUF header, `fixtures/...` the repository's fixtures. They must exit 0 (1 where the command's exit
 code says "does not fit" / "a rule fired" / "different").
 
 Hub examples cannot reach a Hub here (HF_ENDPOINT is a closed port): as written they must stop with exit 2 and
