@@ -9,9 +9,12 @@ from .sources import open_source
 
 def open_checkpoint(spec: str, *, revision: str | None = None, token: str | None = None,
                     offline: bool | None = None, strict: bool = True, tokenizer: bool = True,
-                    quiet: bool = True, variant: str | None = None) -> Checkpoint:
-    """Open ``spec`` (folder, .safetensors file, snapshot file or Hub repo id) and read its metadata."""
-    source = open_source(spec, revision=revision, token=token, offline=offline, quiet=quiet)
+                    quiet: bool = True, variant: str | None = None, catalog: bool = False,
+                    timeout: float | None = None) -> Checkpoint:
+    """Open ``spec`` (folder, .safetensors file, snapshot file or Hub repo id) and read its metadata.
+    ``catalog``: a Hub repo id from the bundled catalog (reconstructed headers, said so), no network."""
+    source = open_source(spec, revision=revision, token=token, offline=offline, quiet=quiet, catalog=catalog,
+                         timeout=timeout)
     return load_checkpoint(source, strict=strict, tokenizer=tokenizer, variant=variant)
 
 

@@ -9,6 +9,7 @@ from .errors import CkptError, HeaderError, SourceError
 from .readers.config import ModelConfig, parse_config
 from .readers.index import IndexInfo, cross_check, parse_index
 from .readers.safetensors import HeaderInfo, Problem, TensorInfo
+from .readers.validate_config import validate_config
 from .readers.tokenizer import (TokenizerInfo, apply_tokenizer_config, from_tokenizer_json, from_vocab_json,
                                 from_vocab_txt)
 from .sources.base import Source
@@ -83,6 +84,8 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
     """
     from .kinds import attach, detect
 
+    if not strict and hasattr(source, "confine"):
+        source.confine = True  # check: files must resolve inside the checkout (symlinks leaving it are refused)
     files = source.list_files()
     if not strict and hasattr(source, "fetch_index"):
         source.fetch_index = True  # collect mode (check) holds the repo's own index file against the shards
@@ -91,6 +94,8 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
     ck.kind = detect(source, files)
     if single and not single.endswith(WEIGHT_EXTS) and ck.kind == "onnx":
         single = None  # a single .onnx file: its own reader (ckptscope.kinds.onnx)
+    if not single and ck.kind is None and source.kind == "local":  # the Hub source says so itself
+        require_something_to_read(source, files, legacy_ok=not strict)
 
     if "config.json" in files:
         try:
@@ -98,7 +103,16 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
         except CkptError as e:
             if strict:
                 raise
-            ck.problems.append(Problem("MD001", "config.json", e.message))
+            ck.problems.append(Problem("MD010" if isinstance(e, SourceError) else "MD001", "config.json",
+                                       e.message))
+        if ck.config is not None:
+            issues = validate_config(ck.config.full)
+            if issues and strict:
+                more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+                raise CkptError(issues[0].message() + more, _disp(source, "config.json"))
+            if issues:  # check: one CF020 error per field, and nothing downstream sees the config
+                ck.problems.extend(Problem("CF020", "config.json", i.message()) for i in issues)
+                ck.config = None
     if "generation_config.json" in files:
         try:
             ck.generation_config = json.loads(source.read_file("generation_config.json"))
@@ -106,6 +120,10 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
             if strict:
                 raise CkptError("is not valid JSON", _disp(source, "generation_config.json")) from None
             ck.problems.append(Problem("MD001", "generation_config.json", "is not valid JSON"))
+        except SourceError as e:  # refused by the bounded reader
+            if strict:
+                raise
+            ck.problems.append(Problem("MD010", "generation_config.json", e.message))
 
     from .checkpoint_gguf import gguf_sets, load_gguf
 
@@ -168,8 +186,31 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
                     seen.setdefault(t.name, h.file)
     attach(ck, source, strict=strict, variant=variant)  # repo kinds (ckptscope.kinds) and packed low-bit weights
     if tokenizer:
-        _load_tokenizer(ck, source, files)
+        _load_tokenizer(ck, source, files, strict)
     return ck
+
+
+def require_something_to_read(source: Source, files: dict[str, int | None], *, legacy_ok: bool = False) -> None:
+    """Nothing to read is an error: a source with no config.json, no safetensors weights and no index (an empty
+    folder, a README alone, the parent of a model folder) raises SourceError saying what was looked for where.
+    ``legacy_ok``: pickle/GGUF/... weight files count too (``check`` scans them)."""
+    top = [f for f in files if "/" not in f]
+    if "config.json" in top or any(f.endswith((*WEIGHT_EXTS, ".safetensors.index.json", ".gguf")) for f in top):
+        return
+    if any(f.endswith(".gguf") for f in files) or (legacy_ok and any(f.endswith(LEGACY_EXTS) for f in top)):
+        return
+    where = getattr(source, "root", None) or source.display
+    below = sorted({f.split("/")[0] + "/" for f in files if "/" in f and
+                    f.rsplit("/", 1)[-1] in ("config.json", "model.safetensors", "model.safetensors.index.json")})
+    if below:
+        hint = f"; model folders below it: {', '.join(below[:4])}" + (", ..." if len(below) > 4 else "") + \
+               " (point at one of them)"
+    elif top:
+        hint = f"; it holds only {', '.join(sorted(top)[:4])}" + (", ..." if len(top) > 4 else "")
+    else:
+        hint = "; the folder is empty"
+    raise SourceError("nothing to read: no config.json, no *.safetensors and no *.safetensors.index.json"
+                      + hint, where)
 
 
 # Header errors that stop parsing even in collect mode, told apart by the reader's message (first match wins).
@@ -206,7 +247,7 @@ def _disp(source: Source, rel: str) -> str:
     return rel if source.kind != "local" else f"{source.root}/{rel}"  # type: ignore[attr-defined]
 
 
-def _load_tokenizer(ck: Checkpoint, source: Source, files) -> None:
+def _load_tokenizer(ck: Checkpoint, source: Source, files, strict: bool = False) -> None:
     info = None
     summary = getattr(source, "tokenizer_info", None)  # snapshots keep a summary, not the files
     if summary is not None and (info := summary()) is not None:
@@ -222,6 +263,12 @@ def _load_tokenizer(ck: Checkpoint, source: Source, files) -> None:
             info = from_vocab_txt(source.read_file("vocab.txt"), "vocab.txt")
         if info is not None and "tokenizer_config.json" in files:
             apply_tokenizer_config(info, source.read_file("tokenizer_config.json"))
+    except SourceError as e:
+        if strict:  # refused (not a regular file, over its size cap, outside the checkout): never a quiet skip
+            raise
+        ck.tokenizer_note = f"tokenizer not read: {e}"
+        ck.problems.append(Problem("MD010", (e.file or "tokenizer").rsplit("/", 1)[-1], e.message))
+        info = None
     except CkptError as e:
         ck.tokenizer_note = f"tokenizer not read: {e}"
         ck.problems.append(Problem("TK000", e.file or "tokenizer", e.message))

@@ -246,6 +246,8 @@ class Faults:
     ignore_range: bool = False  #: answer 200 with the whole file to ranged GETs
     wrong_range: bool = False  #: answer 206 for a range that starts elsewhere
     sharded_metadata: bool = True  #: serve /api/models/{repo}/safetensors-metadata/{index}
+    silent: bool = False  #: accept every request and never answer (a hung server; released by stop())
+    trickle: float = 0.0  #: seconds between 1-byte writes of every body (a server that answers, slowly)
     retry_after: str = "0"  #: the Retry-After header sent with a 429 from ``statuses``
     list_page_size: int = 1000  #: models per page of the /api/models listing (the Hub's page is 1000)
 
@@ -262,6 +264,7 @@ class HubStub:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.halt = threading.Event()  #: set by stop(): silent handlers return
 
     def add(self, repo: StubRepo) -> StubRepo:
         self.repos[repo.repo_id] = repo
@@ -276,11 +279,13 @@ class HubStub:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        self._server.handle_error = lambda request, client_address: None  # clients hanging up early are normal
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self.halt.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -365,7 +370,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body) if content_length is None else content_length))
         self.end_headers()
         sent = 0
-        if not head and body:
+        if not head and body and self.hub.faults.trickle:
+            try:
+                for i in range(len(body)):
+                    if self.hub.halt.wait(self.hub.faults.trickle):
+                        break
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    sent += 1
+            except OSError:
+                pass
+        elif not head and body:
             try:
                 self.wfile.write(body)
                 sent = len(body)
@@ -413,6 +428,10 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.hub
         if hub.faults.latency:
             time.sleep(hub.faults.latency)
+        if hub.faults.silent:
+            hub.halt.wait()
+            self.close_connection = True
+            return hub.record(method=self.command, path=self.path, range=None, status=None, sent=0)
         parts = urlsplit(self.path)
         path = unquote(parts.path)
         status = hub.pop_status(path)

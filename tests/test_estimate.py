@@ -76,6 +76,10 @@ def test_estimate_from_real_header(run_cli, tmp_path):
     shutil.copy(src / "config.json", tmp_path / "config.json")
     shutil.copy(src / "model.safetensors.head", tmp_path / "model.safetensors")
     facts = json.loads((src / "model.safetensors.facts.json").read_text())
+    code, _, err = run_cli("estimate", tmp_path, "--json")  # the header alone: a truncated file is refused
+    assert code == 2 and "model.safetensors" in err and "truncated" in err
+    with open(tmp_path / "model.safetensors", "r+b") as f:  # the real size, data region sparse
+        f.truncate(facts["size_bytes"])
     code, out, err = run_cli("estimate", tmp_path, "--json")
     assert code == 0, err
     r = json.loads(out)

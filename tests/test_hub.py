@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 
 import pytest
@@ -279,7 +280,8 @@ def test_unreachable_hub_not_cached(hub, monkeypatch, run_cli):
     assert code == 2 and "offline" in err and "snapshot" in err
 
 
-def test_unreachable_hub_falls_back_to_catalog(hub, material, tmp_path, monkeypatch, run_cli):
+def test_unreachable_hub_never_falls_back_to_catalog(hub, material, tmp_path, monkeypatch, run_cli):
+    """The catalog only when asked: an unreachable Hub is exit 2 naming the endpoint; --catalog says what it is."""
     from ckptscope.sources import catalog
 
     cat = tmp_path / "catalog"
@@ -289,8 +291,15 @@ def test_unreachable_hub_falls_back_to_catalog(hub, material, tmp_path, monkeypa
     monkeypatch.setattr(catalog, "CATALOG_DIR", str(cat))
     monkeypatch.setenv("HF_ENDPOINT", _dead_endpoint())
     monkeypatch.setenv("HF_HOME", str(tmp_path / "fresh"))  # nothing cached
-    code, out, err = run_cli("inspect", MINILM_ID, "--json")
+    dead = os.environ["HF_ENDPOINT"]
+    for cmd in ("inspect", "estimate", "check", "snapshot"):
+        extra = ("-o", str(tmp_path / "x.ckpt.gz")) if cmd == "snapshot" else ()
+        code, out, err = run_cli(cmd, MINILM_ID, *extra)
+        assert code == 2 and out == "" and dead in err and "cannot be reached" in err, (cmd, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    code, out, err = run_cli("inspect", MINILM_ID, "--json", "--catalog")
     assert code == 0, err
     r = json.loads(out)
     assert r["source"]["kind"] == "catalog" and r["bytes"]["total"] == MINILM_FACTS["data_bytes"]
-    assert "BUNDLED CATALOG" in r["notes"][0] and "cannot be reached" in r["notes"][0]
+    assert r["source"]["provenance_label"] == "reconstructed from the catalog, not read from the Hub"
+    assert "BUNDLED CATALOG" in r["notes"][0] and "--catalog" in r["notes"][0]

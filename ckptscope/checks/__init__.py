@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from ..report import Finding
 from .registry import RULES, SEVERITIES, Rule, expand
 
-GROUP_MODULES = ("integrity", "metadata", "index", "pickles", "config", "tokenizer", "kinds")
+GROUP_MODULES = ("validation", "integrity", "metadata", "index", "pickles", "config", "tokenizer", "kinds")
 #: a GGUF checkpoint has llama.cpp's names and its own metadata: its loader's rules instead of config/index ones
-GGUF_GROUP_MODULES = ("integrity", "metadata", "pickles", "gguf", "tokenizer")
+GGUF_GROUP_MODULES = ("validation", "integrity", "metadata", "pickles", "gguf", "tokenizer")
 MAX_FINDINGS_PER_RULE = 200  #: more are counted in the summary, not listed
 
 
@@ -49,6 +49,7 @@ class CheckResult:
     suppressed: dict[str, int] = field(default_factory=dict)  #: findings over MAX_FINDINGS_PER_RULE, by rule
     notes: list[str] = field(default_factory=list)
     root: str | None = None  #: prefix for file paths when printing (how the user named a local folder)
+    provenance: str | None = None  #: provenance.CATALOG_LABEL when the checked data came from the catalog
     parameters: dict | None = None  #: parameters.total / by_dtype of what was read (set by the check command)
 
     def count(self, severity: str) -> int:
@@ -78,6 +79,7 @@ class CheckResult:
                          for f in self.findings],
             "rules": [RULES[r].to_dict() for r in self.rules_run],
             "notes": self.notes,
+            **({"provenance": self.provenance} if self.provenance else {}),
             **({"parameters": self.parameters} if self.parameters is not None else {}),
         }
 
@@ -177,9 +179,12 @@ def run_checks(ck, options: CheckOptions | None = None, *, source_name: str | No
         if options.strict and sev == "warning":
             sev = "error"
         findings.append(Finding(rule_id, sev, f"... and {n} more {rule_id} findings not listed"))
+    from ..provenance import label
+
+    prov = label(ck.source)
     return CheckResult(source=source_name or ck.source.display, findings=findings,
                        rules_run=sorted(enabled), strict=options.strict, suppressed=suppressed,
-                       notes=list(ck.notes))
+                       notes=([prov] if prov else []) + list(ck.notes), provenance=prov)
 
 
 def load_for_check(source, variant=None):

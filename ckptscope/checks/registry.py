@@ -89,6 +89,8 @@ rule("MD001", "error", "metadata file does not parse", "fix the JSON (config.jso
 rule("MD002", "error", "index names a path outside the repository (`..` or absolute)",
      "use plain file names relative to the repository root")
 rule("MD003", "warning", "weights without a config.json", "add the model's config.json (save_pretrained writes it)")
+rule("MD010", "error", "metadata file refused: not a regular file, over its size limit, or a symlink leaving the "
+     "checkout", "commit the real file (a regular file inside the repository, of a sane size)")
 
 # --- pickles ---
 rule("PK001", "error", "pickle imports a known gadget or uses a construct that runs code on load",
@@ -108,6 +110,8 @@ rule("PK007", "warning", "the repository's own settings try to disable or downgr
      "remove PK rules from the repository's ignore/select/severity; only the command line can change them")
 
 # --- config vs tensors ---
+rule("CF020", "error", "config.json field that sizes the model is of the wrong type, negative, out of bounds or "
+     "inconsistent", "fix the field in config.json (bounds: ckptscope/readers/validate_config.py)")
 rule("CF001", "warning", "config torch_dtype differs from the dtype the weights are stored in",
      "set torch_dtype in config.json to the stored dtype (or re-save the weights in that dtype)")
 rule("CF002", "error", "tie_word_embeddings is false but there is no LM head tensor",

@@ -9,7 +9,8 @@ DESCRIPTION = """\
 Check a model repository the way a CI gate should: safetensors integrity, index vs shards, metadata files,
 pickles (scanned statically, never loaded), config vs tensors, tokenizer vs embedding. Reads metadata only.
 
-exit codes: 0 no error, 1 an error rule fired (warnings too with --strict), 2 the check could not run.
+exit codes: 0 no error, 1 an error rule fired (warnings too with --strict), 2 the check could not run (the
+input could not be read, nothing to read, the Hub unreachable or too slow, usage error), 3 internal error.
 Settings: [tool.ckptscope] in the repository's pyproject.toml, or .ckptscope.toml (select, extend-select,
 ignore, strict, severity).
 
@@ -34,7 +35,12 @@ def add_arguments(p) -> None:
     p.add_argument("--revision", help="Hub branch, tag or commit (default: main)")
     p.add_argument("--token", help="Hub token (default: HF_TOKEN or the saved login)")
     p.add_argument("--offline", action="store_true", default=None, help="never touch the network")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--catalog", action="store_true",
+                   help="check the bundled catalog's snapshot of a Hub repo id, no network (reconstructed, not "
+                        "read from the Hub; every output says so)")
+    from .common import add_network_arguments
+
+    add_network_arguments(p)
     p.add_argument("--variant", metavar="NAME", help="Diffusers weight variant to count (default: full precision); "
                                                        "every variant is still compared")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
@@ -54,7 +60,7 @@ def add_arguments(p) -> None:
 def render_text(result) -> str:
     from ..checks.registry import RULES
 
-    lines = []
+    lines = [f"note: every finding below is on data {result.provenance}"] if result.provenance else []
     for f in result.findings:
         loc = result.path(f) or result.source
         if f.tensor:
@@ -63,7 +69,8 @@ def render_text(result) -> str:
         lines.append(f"{loc}: {f.rule} {f.severity}: {_clean(f.message)}" + (f" [fix: {fix}]" if fix else ""))
     e, w, i = result.count("error"), result.count("warning"), result.count("info")
     if not result.findings:
-        lines.append(f"All checks passed: {len(result.rules_run)} rules on {result.source}")
+        lines.append(f"All checks passed: {len(result.rules_run)} rules on {result.source}"
+                     + (f" ({result.provenance})" if result.provenance else ""))
     else:
         plural = lambda n, s: f"{n} {s}{'s' if n != 1 else ''}"  # noqa: E731
         lines.append(f"Found {plural(e, 'error')}, {plural(w, 'warning')}, {i} info "
@@ -87,6 +94,7 @@ def list_rules() -> str:
 
 def run(args) -> int:
     import os
+    import sys
 
     from ..errors import CkptError
     from .common import write
@@ -106,7 +114,7 @@ def run(args) -> int:
         except KeyError as e:
             raise CkptError(f"--{key.replace('_', '-')}: unknown rule {e.args[0]!r} (see --list-rules)") from None
     source = open_source(args.source, revision=args.revision, token=args.token, offline=args.offline,
-                         quiet=True)
+                         quiet=args.quiet or not sys.stderr.isatty(), catalog=args.catalog, timeout=args.timeout)
     opts = load_options(source, CheckOptions(select=args.select, extend_select=args.extend_select,
                                              ignore=args.ignore, strict=args.strict,
                                              allow_globals=[g for a in args.allow_global for g in _csv(a)]))

@@ -10,6 +10,9 @@ predicted from config.json, or a chosen quantization) + KV cache (per layer: GQA
 windows, cross-attention) + prefill activations + a stated runtime overhead, per GPU under tensor parallelism;
 fits / does not fit, headroom, and the largest context that fits. Every assumption is printed.
 
+exit codes: 0 done (with --gpus: it fits); 1 with --gpus: it does not fit; 2 the input could not be read or is invalid, nothing to read, the Hub unreachable or too slow
+(--timeout), usage error; 3 internal error (a bug; --debug shows it).
+
 examples:
   ckptscope estimate meta-llama/Llama-3.1-8B --context 131072 --gpus H100
   ckptscope estimate ./model --context 32768 --batch 8 --gpus 2x80GB --kv-dtype fp8
@@ -106,7 +109,7 @@ def run(args) -> int:
         except ValueError:
             raise CkptError(f"cannot read size {args.overhead!r}", "--overhead") from None
     gpus = parse_gpus(args.gpus) if args.gpus else []
-    ck = open_from_args(args, strict=False, tokenizer=bool(getattr(args, "quant", None)))
+    ck = open_from_args(args, tokenizer=bool(getattr(args, "quant", None)))  # validated like inspect
     if ck.config is None:
         raise CkptError("no config.json: the memory planner needs layers, heads and context", ck.source.display)
     section, quantopts = _quant_section(args, ck)
@@ -125,6 +128,11 @@ def run(args) -> int:
                    checkpointing=args.checkpointing, quant_bytes=qbytes)
     result = plan(ck, opts)
     result["source"] = ck.source.display
+    from ..provenance import label
+
+    if label(ck.source):
+        result["provenance"] = label(ck.source)
+        result["assumptions"].insert(0, f"every number here is {label(ck.source)}")
     if ck.has_weights:  # the same parameters.total as inspect and check (read, not predicted)
         from ..analysis.breakdown import summarize
 
@@ -177,7 +185,10 @@ def render_text(r: dict) -> str:
     kv = r["kv_cache"]
     inf = r["inference"]
     L.append(f"{r.get('source', '')}  ({m['architecture']})")
-    L.append(f"weights    {_b(w['bytes'])}  {human_count(w['parameters'])} parameters  [{w['basis']}]")
+    if r.get("provenance"):
+        L.append(f"source     {r['provenance']}")
+    basis = f"{w['basis']}, reconstructed from the catalog" if r.get("provenance") else w["basis"]
+    L.append(f"weights    {_b(w['bytes'])}  {human_count(w['parameters'])} parameters  [{basis}]")
     L.append(f"attention  {kv['attention']}; layers {', '.join(f'{k} {v}' for k, v in kv['layers'].items()) or 'none'}")
     bpt = kv["bytes_per_token"]
     L.append(f"KV cache   {kv['kv_dtype']}: {bpt['all_layers']:,} B/token"

@@ -8,6 +8,9 @@ DESCRIPTION = """\
 Read config.json, the tokenizer and every safetensors header (never the weights) and report parameters and
 bytes by component, dtype, layer and file. Where only config.json is present, the numbers are predicted.
 
+exit codes: 0 done; 2 the input could not be read or is invalid, nothing to read, the Hub unreachable or too slow
+(--timeout), usage error; 3 internal error (a bug; --debug shows it).
+
 examples:
   ckptscope inspect ./my-model
   ckptscope inspect model.safetensors --by dtype --by layer

@@ -11,6 +11,9 @@ summary, every safetensors header, the file list with sizes, the revision, and w
 once decompressed), so snapshots can be committed, diffed (`zdiff a.ckpt.gz b.ckpt.gz`) and attached to bug
 reports. A FILE ending in .json is written uncompressed.
 
+exit codes: 0 written; 2 the input could not be read or is invalid, nothing to read, the Hub unreachable or too slow
+(--timeout), usage error; 3 internal error (a bug; --debug shows it).
+
 examples:
   ckptscope snapshot deepseek-ai/DeepSeek-V3 -o deepseek-v3.ckpt.gz
   ckptscope snapshot ./my-model -o my-model.ckpt.json
@@ -30,7 +33,7 @@ def run(args) -> int:
     from ..sources import snapshot
     from .common import open_from_args
 
-    ck = open_from_args(args, strict=False, tokenizer=not args.no_tokenizer)
+    ck = open_from_args(args, tokenizer=not args.no_tokenizer)  # validated like inspect: corrupt input is refused
     snap = snapshot.from_checkpoint(ck)
     try:
         n = snapshot.write(snap, args.output)

@@ -17,6 +17,8 @@ def _prop(s: str) -> str:
 
 def render(result) -> str:
     lines = []
+    if result.provenance:
+        lines.append(f"::warning title={_prop('ckptscope provenance')}::{_data(result.source + ': ' + result.provenance)}")
     for f in result.findings:
         props = []
         path = result.path(f)
@@ -28,5 +30,6 @@ def render(result) -> str:
         msg = f"{where}{f.message}" + (f" (fix: {fix})" if fix else "")
         lines.append(f"::{LEVEL[f.severity]} {','.join(props)}::{_data(msg)}")
     e, w, i = result.count("error"), result.count("warning"), result.count("info")
-    lines.append(f"ckptscope check {result.source}: {e} error(s), {w} warning(s), {i} info")
+    lines.append(f"ckptscope check {result.source}: {e} error(s), {w} warning(s), {i} info"
+                 + (f" ({result.provenance})" if result.provenance else ""))
     return "\n".join(lines) + "\n"

@@ -23,7 +23,11 @@ def render(result) -> str:
     suite = ET.Element("testsuite", name="ckptscope check", tests=str(len(by_rule)),
                        failures=str(sum(1 for fs in by_rule.values() if any(f.severity == "error" for f in fs))),
                        errors="0", skipped="0")
-    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="source", value=_x(result.source))
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", name="source", value=_x(result.source))
+    if result.provenance:
+        ET.SubElement(props, "property", name="provenance", value=result.provenance)
+        ET.SubElement(suite, "system-out").text = f"{_x(result.source)}: {result.provenance}"
     for rule_id in sorted(by_rule):
         fs = by_rule[rule_id]
         r = RULES.get(rule_id)

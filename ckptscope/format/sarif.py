@@ -53,7 +53,11 @@ def to_sarif(result) -> dict:
                                 "informationUri": "https://github.com/ckptscope/ckptscope", "rules": rules}},
             "results": results,
             "columnKind": "unicodeCodePoints",
-            "properties": {"source": result.source, "strict": result.strict},
+            "properties": {"source": result.source, "strict": result.strict,
+                           **({"provenance": result.provenance} if result.provenance else {})},
+            **({"invocations": [{"executionSuccessful": True, "toolExecutionNotifications": [
+                {"level": "warning", "message": {"text": f"{result.source}: {result.provenance}"}}]}]}
+               if result.provenance else {}),
         }],
     }
 

@@ -21,6 +21,8 @@ def summary_lines(r: Report) -> list[str]:
     src = r.source
     rev = f" @ {src['revision'][:12]}" if src.get("revision") else ""
     out.append(f"[bold]{src.get('name')}[/bold]{rev}  ({src.get('kind')})")
+    if src.get("provenance_label"):
+        out.append(f"[yellow]Source      {src['provenance_label']}[/yellow]")
     if m.get("architecture"):
         arch = f"{m['architecture']} ({m.get('model_type')})"
         layers = p.get("layers", {})
@@ -37,17 +39,20 @@ def summary_lines(r: Report) -> list[str]:
         out.append("Model       (no config.json)")
     if r.basis == "config":
         out.append("[yellow]Basis       predicted from config.json alone (no safetensors headers)[/yellow]")
-    w = p.get("weights", 0)
-    line = f"Parameters  {human_count(w)} ({w:,})"
-    if p.get("mtp"):
-        line += f" = {human_count(p['main'])} main + {human_count(p['mtp'])} MTP"
-    out.append(line)
+    total, w = p.get("total", 0), p.get("weights", 0)
+    out.append(f"Parameters  {human_count(total)} ({total:,}) in all tensors")  # == JSON parameters.total
+    side = [f"{p['quant_side_elements']:,} quantization-scale elements" if p.get("quant_side_elements") else "",
+            f"{p['buffer_elements']:,} buffer elements" if p.get("buffer_elements") else ""]
+    side = [x for x in side if x]
+    if side or p.get("mtp"):
+        line = f"            = {human_count(w)} weights ({w:,})"
+        if p.get("mtp"):
+            line += f": {human_count(p['main'])} main + {human_count(p['mtp'])} MTP"
+        out.append(line + "".join(f" + {x}" for x in side))
     act = p.get("active")
     if act:
         out.append(f"Active      {human_count(act['total'])} per token ({act['total']:,}; top-{act['experts_per_token']}"
                    f" of {act['experts']} experts; {human_count(act['non_embedding'])} without embedding and head)")
-    if p.get("quant_side_elements"):
-        out.append(f"            + {p['quant_side_elements']:,} quantization scale/zero elements (not weights)")
     if p.get("packed_logical"):
         st = p["stored_elements"]["total"]
         out.append(f"            packed low-bit weights: {p['packed_logical']:,} logical parameters; "
@@ -63,12 +68,28 @@ def summary_lines(r: Report) -> list[str]:
     return out
 
 
+def terminal_width(default: int = 100) -> int:
+    """COLUMNS when set, else the terminal's width, else ``default`` (output to a file or pipe)."""
+    import os
+    import shutil
+
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 0:
+        return max(40, int(env))
+    cols = shutil.get_terminal_size((default, 24)).columns
+    return max(40, cols)
+
+
 def _table(title: str, cols: list[str], rows: list[list[str]]):
     from rich.table import Table
 
     t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for i, c in enumerate(cols):
-        t.add_column(c, justify="left" if i == 0 else "right")
+        # numbers never wrap nor get cut; names (first column) fold onto more lines when the terminal is narrow
+        if i == 0:
+            t.add_column(c, justify="left", overflow="fold", ratio=1)
+        else:
+            t.add_column(c, justify="right", no_wrap=True, overflow="fold")
     for row in rows:
         t.add_row(*row)
     return t
@@ -107,6 +128,25 @@ def breakdown_table(r: Report, by: str):
     raise ValueError(by)
 
 
+MIN_NAME_COLUMN = 16  #: narrower than this for the names, a table is printed as one block per row instead
+
+
+def fit(table, width: int):
+    """``table`` when its number columns leave room for the names at ``width``; otherwise the same rows as
+    plain lines (name, then each number with its column header), so no number and no name is ever cut."""
+    cols = table.columns
+    need = sum(max([len(str(c.header))] + [len(str(x)) for x in c._cells]) + 3 for c in cols[1:])
+    if width - need >= MIN_NAME_COLUMN or not cols:
+        return table
+    from rich.text import Text
+
+    lines = [str(table.title or "")]
+    for i in range(len(cols[0]._cells)):
+        lines.append(str(cols[0]._cells[i]))
+        lines.append("   " + "  ".join(f"{c.header} {c._cells[i]}" for c in cols[1:]))
+    return Text("\n".join(lines), overflow="fold")
+
+
 def modules_table(r: Report):
     """Diffusers components / Sentence Transformers modules with their own counts (repo kinds)."""
     rows = []
@@ -128,9 +168,10 @@ def largest_table(r: Report, n: int = 5):
     return _table("Largest tensors", ["tensor", "dtype", "shape", "bytes"], rows)
 
 
-def render(r: Report, by: list[str] | None = None, color: bool = False, width: int = 110) -> str:
+def render(r: Report, by: list[str] | None = None, color: bool = False, width: int | None = None) -> str:
     from rich.console import Console
 
+    width = width or terminal_width()
     buf = io.StringIO()
     con = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False)
     for line in summary_lines(r):
@@ -143,10 +184,10 @@ def render(r: Report, by: list[str] | None = None, color: bool = False, width: i
     if r.tensors.get("count"):
         for b in by or ["component"]:
             con.print()
-            con.print(breakdown_table(r, b))
+            con.print(fit(breakdown_table(r, b), width))
         if not by:
             con.print()
-            con.print(largest_table(r))
+            con.print(fit(largest_table(r), width))
     if r.findings:
         con.print()
         for f in r.findings:

@@ -112,8 +112,9 @@ def _base_config(ck, source, name):
         p = os.path.join(d, "config.json")
         if os.path.isfile(p):
             try:
-                with open(p, "rb") as f:
-                    return parse_config(f.read(), p), f"read from {p}"
+                from ..limits import read_bounded
+
+                return parse_config(read_bounded(p, kind="config"), p), f"read from {p}"
             except (OSError, CkptError) as e:
                 return None, f"{p} could not be read ({getattr(e, 'message', e)})"
     try:

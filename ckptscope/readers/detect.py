@@ -59,7 +59,8 @@ def detect(prefix: bytes, size: int | None = None) -> str | None:
 
 def detect_file(path: str) -> str | None:
     """The kind of a local file (reads ``PREFIX_BYTES``)."""
-    import os
+    from ..limits import open_regular
 
-    with open(path, "rb") as f:
-        return detect(f.read(PREFIX_BYTES), os.path.getsize(path))
+    f, size = open_regular(path)  # a FIFO or device is refused (SourceError), never blocked on
+    with f:
+        return detect(f.read(PREFIX_BYTES), size)

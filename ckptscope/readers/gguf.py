@@ -367,9 +367,11 @@ def read_gguf(path: str | os.PathLike, *, keep_arrays: bool = False, display: st
     from ..errors import CkptError
 
     disp = display or str(path)
+    from ..limits import open_regular
+
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
+        f, size = open_regular(str(path), disp)  # a FIFO or device is refused, never blocked on
+        with f:
             return parse_gguf(f, disp, size, keep_arrays=keep_arrays)
     except OSError as e:
         raise CkptError(f"cannot read ({e.strerror or e})", disp) from None

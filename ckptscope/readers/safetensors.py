@@ -266,10 +266,10 @@ def read_header_file(path: str, display: str | None = None, strict: bool = True)
 def read_header_bytes(path: str, name: str) -> tuple[bytes, int]:
     """The first 8 + header_len bytes of a local file and its size. The length is validated (against the file
     size and the 100 MB cap) before the header is read; OSError passes through to the caller."""
-    import os
+    from ..limits import open_regular
 
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
+    f, size = open_regular(path, name)  # FIFOs, devices and sockets are refused without blocking
+    with f:
         prefix = f.read(8)
         n = header_length(prefix, name, size)
         return prefix + f.read(n), size

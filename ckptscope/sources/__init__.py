@@ -13,8 +13,15 @@ from .base import Source
 
 
 def open_source(spec: str, *, revision: str | None = None, token: str | None = None,
-                offline: bool | None = None, quiet: bool = True) -> Source:
+                offline: bool | None = None, quiet: bool = True, catalog: bool = False,
+                timeout: float | None = None) -> Source:
     path = os.path.expanduser(spec)
+    if os.path.exists(path) and not (os.path.isfile(path) or os.path.isdir(path)):
+        from ..limits import not_regular
+
+        raise SourceError(f"is {not_regular(os.stat(path).st_mode)}, not a file or folder; refused", path)
+    if os.path.exists(path) and catalog:
+        raise SourceError("--catalog is for Hub repo ids (ORG/NAME); this is a local path", spec)
     if os.path.exists(path):
         if os.path.isfile(path):
             from . import snapshot
@@ -34,7 +41,8 @@ def open_source(spec: str, *, revision: str | None = None, token: str | None = N
     repo = parse_repo_spec(base)
     if repo is None:
         raise SourceError("no such file or folder, and not a Hub repo id (expected ORG/NAME)", spec)
-    src = HubSource.open(base, revision=revision, token=token, offline=offline, quiet=quiet)
+    src = HubSource.open(base, revision=revision, token=token, offline=offline, quiet=quiet, catalog=catalog,
+                         timeout=timeout)
     if selector:
         src.gguf_select = selector  # type: ignore[attr-defined]
     return src

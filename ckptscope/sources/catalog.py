@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ..provenance import CATALOG_LABEL
 from .snapshot import SnapshotSource, load
 
 CATALOG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "catalog")
@@ -61,13 +62,14 @@ class CatalogSource(SnapshotSource):
         how = prov.get("kind", "?")
         what = ("RECONSTRUCTED headers (built from the real config.json with the architecture rules, not "
                 "downloaded)" if how == "reconstructed" else f"headers read from the real files on {self.snap.get('created')}")
-        self.notes.insert(0, f"{why}: these numbers come from ckptscope's BUNDLED CATALOG snapshot of "
-                             f"{entry.repo_id}, not from the Hub: {what}"
-                          + (f"; {prov['note']}" if prov.get("note") else ""))
+        self.notes.insert(0, f"{why}: every number here is {CATALOG_LABEL} (ckptscope's BUNDLED CATALOG "
+                             f"snapshot of {entry.repo_id}: {what}"
+                          + (f"; {prov['note']}" if prov.get("note") else "") + ")")
 
     def describe(self) -> dict:
         d = super().describe()
         d["catalog"] = True
+        d["provenance_label"] = CATALOG_LABEL
         return d
 
 

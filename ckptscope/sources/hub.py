@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import CkptError, SourceError
+from ..limits import cap_for, read_bounded
 from ..readers.safetensors import LFS_MAGIC, HeaderInfo, header_length, parse_header
+from . import waiting
 from .base import Source
 
 DEFAULT_HOSTS = ("huggingface.co", "www.huggingface.co", "hf.co")
@@ -37,7 +39,7 @@ RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 MAX_TRIES = 5
 MAX_WORKERS = 16
 PROGRESS_MIN_SHARDS = 8
-TIMEOUT = float(os.environ.get("HF_HUB_DOWNLOAD_TIMEOUT") or 20)
+TIMEOUT = float(os.environ.get("HF_HUB_DOWNLOAD_TIMEOUT") or 20)  #: per request (waiting.Deadline caps it)
 #: files read when a repo is opened, together (the loader reads them first)
 PREFETCH = ("config.json", "generation_config.json", "tokenizer_config.json")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -146,8 +148,16 @@ def _retry_after(e: BaseException) -> float | None:
         return None
 
 
-def _backoff(attempt: int, hint: float | None = None) -> None:
-    time.sleep(min(8.0, hint if hint is not None else 0.25 * (2 ** attempt)))
+def _backoff(attempt: int, hint: float | None = None, deadline: "waiting.Deadline | None" = None,
+             indicator: "waiting.Indicator | None" = None, why: str = "") -> None:
+    """Sleep before retry ``attempt + 2``: never past the deadline; one short line on a terminal."""
+    pause = min(8.0, hint if hint is not None else 0.25 * (2 ** attempt))
+    if deadline is not None:
+        deadline.check(why)
+        pause = min(pause, max(0.0, deadline.remaining()))
+    if indicator is not None:
+        indicator.retry(f"retrying{' ' + why if why else ''} (attempt {attempt + 2} of {MAX_TRIES})")
+    time.sleep(pause)
 
 
 class _Unreachable(Exception):
@@ -159,8 +169,11 @@ class _Unreachable(Exception):
 class HubSource(Source):
     kind = "hub"
 
-    def __init__(self, repo_id: str, requested: str | None, info, env: HubEnv, quiet: bool = True) -> None:
+    def __init__(self, repo_id: str, requested: str | None, info, env: HubEnv, quiet: bool = True,
+                 deadline: "waiting.Deadline | None" = None, indicator: "waiting.Indicator | None" = None) -> None:
         super().__init__()
+        self.deadline = deadline or waiting.Deadline(None, env.endpoint, repo_id)
+        self.indicator = indicator or waiting.Indicator(env.endpoint, enabled=not quiet)
         self.repo_id = repo_id
         self.requested_revision = requested
         self.revision = info.sha
@@ -189,7 +202,7 @@ class HubSource(Source):
     # --- opening --------------------------------------------------------------------------------------------
     @classmethod
     def open(cls, spec: str, revision: str | None = None, token: str | None = None, offline: bool | None = None,
-             quiet: bool = True) -> Source:
+             quiet: bool = True, catalog: bool = False, timeout: float | None = None) -> Source:
         rs = parse_repo_spec(spec)
         if rs is None:
             raise SourceError("not a Hub repo id (expected ORG/NAME, ORG/NAME@REVISION or a huggingface.co URL)", spec)
@@ -197,19 +210,26 @@ class HubSource(Source):
             raise SourceError(f"two revisions given (@{rs.revision} and --revision {revision})", spec)
         rev = revision or rs.revision
         env = HubEnv.current(token)
+        if catalog:  # asked for explicitly: the bundled catalog, no network
+            return open_catalog(rs.repo_id, rev)
         if offline or env.offline:
             why = "offline mode (--offline)" if offline else "offline mode (HF_HUB_OFFLINE is set)"
             return open_offline(rs.repo_id, rev, env, why, quiet=quiet)
+        waiting.quiet_libraries()
+        deadline = waiting.Deadline(timeout, env.endpoint, rs.repo_id)
+        indicator = waiting.Indicator(env.endpoint, enabled=not quiet)
         try:
-            info, reqs, nbytes = _model_info(rs.repo_id, rev, env)
+            with indicator:
+                info, reqs, nbytes = _model_info(rs.repo_id, rev, env, deadline, indicator)
         except _Unreachable as e:
             return open_offline(rs.repo_id, rev, env, f"the Hub at {env.endpoint} cannot be reached ({e})",
                                 quiet=quiet, network=True)
-        src = cls(rs.repo_id, rev, info, env, quiet=quiet)
+        src = cls(rs.repo_id, rev, info, env, quiet=quiet, deadline=deadline, indicator=indicator)
         src.stats.requests += reqs
         src.stats.bytes += nbytes
         src._check_weights()
-        src._prefetch()
+        with indicator:
+            src._prefetch()
         return src
 
     def _check_weights(self) -> None:
@@ -280,21 +300,23 @@ class HubSource(Source):
         with self._lock:
             if path in self._text:
                 return self._text[path]
+        size, cap = self._files.get(path), cap_for(path)
+        if size is not None and size > cap:  # refused from the listing, before a byte is downloaded
+            raise SourceError(f"is {size:,} bytes, over the {cap:,}-byte limit for this kind of file; refused",
+                              f"{self.repo_id}/{path}")
         cached = try_to_load_from_cache(self.repo_id, path, cache_dir=self.env.cache_dir, revision=self.revision)
         if isinstance(cached, str):
-            with open(cached, "rb") as f:
-                data = f.read()
+            data = read_bounded(cached, f"{self.repo_id}/{path}", cap=cap_for(path))
         else:
             last: BaseException | None = None
             for attempt in range(MAX_TRIES):
                 try:
                     with self._lock:
                         self.stats.requests += 2  # HEAD (metadata) + GET
-                    p = hf_hub_download(self.repo_id, path, revision=self.revision, cache_dir=self.env.cache_dir,
-                                        endpoint=self.env.endpoint, token=self.env.token or False,
-                                        etag_timeout=TIMEOUT)
-                    with open(p, "rb") as f:
-                        data = f.read()
+                    p = waiting.call(hf_hub_download, self.deadline, self.repo_id, path, revision=self.revision,
+                                     cache_dir=self.env.cache_dir, endpoint=self.env.endpoint,
+                                     token=self.env.token or False, etag_timeout=self.deadline.timeout())
+                    data = read_bounded(p, f"{self.repo_id}/{path}", cap=cap_for(path))
                     with self._lock:
                         self.stats.bytes += len(data)
                     break
@@ -302,7 +324,7 @@ class HubSource(Source):
                     last = e
                     if _status(e) in RETRY_STATUS or isinstance(e, _transient_types()):
                         if attempt < MAX_TRIES - 1:
-                            _backoff(attempt, _retry_after(e))
+                            _backoff(attempt, _retry_after(e), self.deadline, self.indicator, path)
                             continue
                     raise self._translate(e, path) from None
             else:  # pragma: no cover
@@ -322,7 +344,8 @@ class HubSource(Source):
             if data is not None:
                 return data
         fresh = path not in self._text
-        data = self._download(path)
+        with self.indicator:
+            data = self._download(path)
         if fresh and path == "tokenizer.json":
             self.notes.append(f"tokenizer.json ({len(data):,} bytes) fetched for the tokenizer check "
                               "(--no-tokenizer skips it)")
@@ -343,10 +366,11 @@ class HubSource(Source):
         if not paths:
             return []
         out = None
-        if len(paths) > 1 and self.requested_revision in (None, "main") and self._index_name():
-            out = self._sharded_metadata(paths, strict)
-        if out is None:
-            out = self._ranged(paths, strict)
+        with self.indicator:
+            if len(paths) > 1 and self.requested_revision in (None, "main") and self._index_name():
+                out = self._sharded_metadata(paths, strict)
+            if out is None:
+                out = self._ranged(paths, strict)
         self._save_header_cache(out)
         return out
 
@@ -367,8 +391,10 @@ class HubSource(Source):
 
             from .. import __version__
 
-            h = self._hdrs = build_hf_headers(token=self.env.token or False, library_name="ckptscope",
-                                              library_version=__version__)
+            # build_hf_headers may itself ask the endpoint for a registry (huggingface_hub's agent detection):
+            # bounded by the deadline like every other request
+            h = self._hdrs = waiting.call(build_hf_headers, self.deadline, token=self.env.token or False,
+                                          library_name="ckptscope", library_version=__version__)
         return dict(h)
 
     def _index_from_endpoint(self) -> bytes | None:
@@ -408,16 +434,17 @@ class HubSource(Source):
             with self._lock:
                 self.stats.requests += 1
             try:
-                r = get_session().get(url, headers=self._headers(), timeout=TIMEOUT)
+                r = waiting.call(get_session().get, self.deadline, url, headers=self._headers(),
+                                 timeout=self.deadline.timeout())
             except _transient_types():
                 if attempt < MAX_TRIES - 1:
-                    _backoff(attempt)
+                    _backoff(attempt, None, self.deadline, self.indicator, "the sharded-metadata request")
                     continue
                 return None
             with self._lock:
                 self.stats.bytes += len(r.content)
             if r.status_code in RETRY_STATUS and attempt < MAX_TRIES - 1:
-                _backoff(attempt)
+                _backoff(attempt, None, self.deadline, self.indicator, f"HTTP {r.status_code}")
                 continue
             break
         if r.status_code != 200:
@@ -543,6 +570,7 @@ class HubSource(Source):
                 progress = Progress(TextColumn("reading headers"), BarColumn(), MofNCompleteColumn(),
                                     TimeElapsedColumn(), console=Console(stderr=True), transient=True)
                 task = progress.add_task("headers", total=len(paths), completed=1)
+                self.indicator.pause(True)
                 progress.start()
             try:
                 with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(rest))) as ex:
@@ -559,6 +587,7 @@ class HubSource(Source):
             finally:
                 if progress is not None:
                     progress.stop()
+                    self.indicator.pause(False)
         self.header_method = "ranged"
         self.notes.append(f"{len(paths)} safetensors header{'s' * (len(paths) > 1)} read with ranged requests "
                           f"({self.stats.requests} requests, {self.stats.bytes:,} bytes in all)")
@@ -579,11 +608,12 @@ class HubSource(Source):
                 self.stats.requests += 1
             got = 0
             try:
-                with get_session().stream("GET", url, headers=headers, timeout=TIMEOUT) as r:
+                with get_session().stream("GET", url, headers=headers, timeout=self.deadline.timeout()) as r:
                     if r.status_code in RETRY_STATUS and attempt < MAX_TRIES - 1:
                         hint = r.headers.get("Retry-After")
                         r.close()
-                        _backoff(attempt, float(hint) if hint and hint.isdigit() else None)
+                        _backoff(attempt, float(hint) if hint and hint.isdigit() else None, self.deadline,
+                                 self.indicator, f"{path} (HTTP {r.status_code})")
                         continue
                     if r.status_code >= 400:
                         r.read()
@@ -613,6 +643,7 @@ class HubSource(Source):
                         buf += chunk
                         if len(buf) >= want:
                             break
+                        self.deadline.check(f"{path}: {len(buf):,} of {want:,} bytes")  # a trickling server
                     with self._lock:
                         self.stats.bytes += got
                     if len(buf) >= want:
@@ -630,7 +661,7 @@ class HubSource(Source):
             except Exception as e:  # noqa: BLE001 - HTTP errors from hf_raise_for_status
                 raise self._translate(e, path) from None
             if attempt < MAX_TRIES - 1:
-                _backoff(attempt)
+                _backoff(attempt, None, self.deadline, self.indicator, f"{path} ({last})")
         raise SourceError(f"{last} after {MAX_TRIES} tries", path)
 
     def read_range(self, path: str, start: int, end: int) -> bytes:
@@ -672,7 +703,8 @@ class HubSource(Source):
 
 # ------------------------------------------------------------------------------------------------ model info
 
-def _model_info(repo_id: str, rev: str | None, env: HubEnv):
+def _model_info(repo_id: str, rev: str | None, env: HubEnv, deadline: "waiting.Deadline | None" = None,
+                indicator: "waiting.Indicator | None" = None):
     """(ModelInfo, requests, bytes) with retries; translated errors; _Unreachable when there is no network."""
     from huggingface_hub import get_session
     from huggingface_hub.hf_api import ModelInfo
@@ -681,16 +713,19 @@ def _model_info(repo_id: str, rev: str | None, env: HubEnv):
     from .. import __version__
 
     url = f"{env.endpoint}/api/models/{repo_id}" + (f"/revision/{quote(rev, safe='')}" if rev else "")
-    headers = build_hf_headers(token=env.token or False, library_name="ckptscope", library_version=__version__)
+    headers = waiting.call(build_hf_headers, deadline, token=env.token or False, library_name="ckptscope",
+                           library_version=__version__)
     reqs = nbytes = 0
     for attempt in range(MAX_TRIES):
         reqs += 1
         try:
-            r = get_session().get(url, headers=headers, params={"blobs": True}, timeout=TIMEOUT)
+            t = deadline.timeout() if deadline is not None else TIMEOUT
+            r = waiting.call(get_session().get, deadline, url, headers=headers, params={"blobs": True}, timeout=t)
             nbytes += len(r.content)
             if r.status_code in RETRY_STATUS and attempt < MAX_TRIES - 1:
                 hint = r.headers.get("Retry-After")
-                _backoff(attempt, float(hint) if hint and hint.isdigit() else None)
+                _backoff(attempt, float(hint) if hint and hint.isdigit() else None, deadline, indicator,
+                         f"the model info (HTTP {r.status_code})")
                 continue
             hf_raise_for_status(r)
             data = r.json()
@@ -702,7 +737,7 @@ def _model_info(repo_id: str, rev: str | None, env: HubEnv):
             raise _Unreachable(_short(e)) from None
         except _transient_types() as e:
             if attempt < MAX_TRIES - 1:
-                _backoff(attempt)
+                _backoff(attempt, None, deadline, indicator, f"the model info ({_short(e)[:60]})")
                 continue
             raise _Unreachable(_short(e)) from None
         except CkptError:
@@ -742,7 +777,7 @@ def translate_error(e: BaseException, repo_id: str, rev: str | None, env: HubEnv
         st = _status(e)
         if st in (401, 403):
             return SourceError(f"access denied (HTTP {st}); {login}", repo_id)
-        return SourceError(f"the Hub answered HTTP {st} for {what or 'the repo'}" +
+        return SourceError(f"the Hub at {env.endpoint} answered HTTP {st} for {what or 'the repo'}" +
                            (" after retries" if st in RETRY_STATUS else ""), repo_id)
     if isinstance(e, _transient_types()):
         return SourceError(f"connection to {env.endpoint} failed ({_short(e)})", repo_id)
@@ -774,6 +809,7 @@ def open_offline(repo_id: str, rev: str | None, env: HubEnv, why: str, *, quiet:
 
             src = LocalSource(snap_dir)
             src.kind = "hub-cache"
+            src.confine_root = os.path.dirname(os.path.dirname(snap_dir))  # snapshots link into ../../blobs
             src.display = repo_id
             src.revision = sha
             src.notes.append(f"{why}: read from the Hugging Face cache ({snap_dir})")
@@ -784,16 +820,33 @@ def open_offline(repo_id: str, rev: str | None, env: HubEnv, why: str, *, quiet:
     from . import catalog
 
     entry = catalog.find(repo_id)
-    if entry is not None and (rev in (None, "main") or rev == entry.revision):
-        return catalog.open_entry(entry, why)
+    if entry is not None and not network and (rev in (None, "main") or rev == entry.revision):
+        return catalog.open_entry(entry, why)  # only when asked (--offline): never because the Hub is down
     hint = ("once it has been read online, --offline uses the cache; or inspect a snapshot file "
             "(`ckptscope snapshot REPO -o FILE` on a machine online)")
     names = catalog.names()
     if names:
         hint += f"; bundled: {', '.join(names[:4])}" + (", ..." if len(names) > 4 else "")
     if network:
-        raise SourceError(f"{why}, and the repo is neither cached nor in the bundled catalog; {hint}", repo_id)
+        if entry is not None:
+            raise SourceError(f"{why}; the repo is not cached (--offline or --catalog use ckptscope's bundled "
+                              "catalog: numbers reconstructed from the catalog, not read from the Hub)", repo_id)
+        raise SourceError(f"{why}, and the repo is not cached; {hint}", repo_id)
     raise SourceError(f"{why}: not in the local caches nor in the bundled catalog; {hint}", repo_id)
+
+
+def open_catalog(repo_id: str, rev: str | None) -> Source:
+    """``--catalog``: the bundled catalog's snapshot of ``repo_id`` (no network), or SourceError."""
+    from . import catalog
+
+    entry = catalog.find(repo_id)
+    if entry is None:
+        names = catalog.names()
+        raise SourceError("not in the bundled catalog (--catalog); bundled: " + (", ".join(names[:6]) or "none")
+                          + (", ..." if len(names) > 6 else ""), repo_id)
+    if rev not in (None, "main") and rev != entry.revision:
+        raise SourceError(f"the bundled catalog holds revision {entry.revision}, not {rev!r} (--catalog)", repo_id)
+    return catalog.open_entry(entry, "--catalog")
 
 
 def _cached_commit(repo_id: str, rev: str | None, env: HubEnv) -> str | None:
@@ -822,9 +875,8 @@ def _has_weights(folder: str) -> bool:
     idx = [n for n in names if n.endswith(".safetensors.index.json")]
     if idx:
         try:
-            with open(os.path.join(folder, sorted(idx)[0])) as f:
-                shards = set(json.load(f)["weight_map"].values())
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            shards = set(json.loads(read_bounded(os.path.join(folder, sorted(idx)[0]), kind="index"))["weight_map"].values())
+        except (OSError, CkptError, ValueError, KeyError, TypeError, AttributeError):
             return False
         return bool(shards) and all(os.path.isfile(os.path.join(folder, s)) for s in shards)
     return any(n.endswith(".safetensors") and os.path.isfile(os.path.join(folder, n)) for n in names)
@@ -858,6 +910,5 @@ class CachedHubSource(SnapshotSource):
 
         p = try_to_load_from_cache(self.repo_id, path, cache_dir=self.env.cache_dir, revision=self.revision)
         if isinstance(p, str):
-            with open(p, "rb") as f:
-                return f.read()
+            return read_bounded(p, f"{self.repo_id}/{path}", cap=cap_for(path))
         raise SourceError("not in the local cache (offline)", f"{self.repo_id}/{path}")

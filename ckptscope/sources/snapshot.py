@@ -18,6 +18,7 @@ import gzip
 import json
 import os
 import struct
+import zlib
 
 from ..errors import CkptError, HeaderError, SourceError
 from ..readers.safetensors import HeaderInfo, Problem, parse_header, validate_header
@@ -229,6 +230,13 @@ def from_checkpoint(ck, provenance: dict | None = None, created: str | None = No
     desc = {k: v for k, v in src.describe().items() if k not in ("requests", "bytes_read")}
     if src.kind == "local":
         desc["name"] = os.path.basename(desc.get("name") or "") or desc.get("name")
+    if provenance is None and isinstance(getattr(src, "provenance", None), dict) and src.provenance:
+        from ..provenance import CATALOG_LABEL, label
+
+        provenance = dict(src.provenance)  # a snapshot of a snapshot (or of the catalog) keeps where it came from
+        if label(src):
+            provenance.update(catalog=True, kind="reconstructed",
+                              note=f"{CATALOG_LABEL}; {src.provenance.get('note') or ''}".rstrip("; "))
     gg = _gguf_headers(ck)
     files = ck.files
     if gg is not None:  # a GGUF file's folder may hold anything: keep the files read and the small ones kept
@@ -289,7 +297,10 @@ def write(snap: dict, path: str, level: int = 9, pretty: bool = True) -> int:
 
 def _read_upto(path: str, limit: int) -> bytes:
     """At most ``limit`` bytes of the file's content, gunzipped when it is gzip (bounded however it inflates)."""
-    with open(path, "rb") as f:
+    from ..limits import open_regular
+
+    f, _size = open_regular(path)  # a FIFO or device named like a snapshot is refused, never blocked on
+    with f:
         head = f.read(2)
         f.seek(0)
         if head == b"\x1f\x8b":
@@ -301,7 +312,7 @@ def _read_upto(path: str, limit: int) -> bytes:
 def _read_bytes(path: str) -> bytes:
     try:
         data = _read_upto(path, MAX_SNAPSHOT_BYTES + 1)
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise SourceError(f"cannot read snapshot ({e})", path) from None
     if len(data) > MAX_SNAPSHOT_BYTES:
         raise SourceError(f"snapshot inflates past {MAX_SNAPSHOT_BYTES:,} bytes", path)
@@ -312,7 +323,7 @@ def is_snapshot_file(path: str) -> bool:
     """Whether ``path`` is a snapshot (by content: gzip or JSON whose ``format`` is ours)."""
     try:
         start = _read_upto(path, 4096)
-    except (OSError, EOFError, gzip.BadGzipFile):
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error, SourceError):
         return False
     return start.lstrip()[:1] == b"{" and (f'"format": "{FORMAT}"'.encode() in start
                                            or f'"format":"{FORMAT}"'.encode() in start)
@@ -355,7 +366,10 @@ class SnapshotSource(Source):
             self.notes.append(f"read from snapshot {os.path.basename(path)} (taken {when} from "
                               f"{src.get('kind', '?')} {self.display}" +
                               (f" @ {str(self.revision)[:12]}" if self.revision else "") + ")")
-            if prov.get("kind") == "reconstructed":
+            if prov.get("catalog"):
+                self.notes.append("every number in this snapshot is reconstructed from the catalog, not read "
+                                  "from the Hub")
+            elif prov.get("kind") == "reconstructed":
                 self.notes.append("the headers in this snapshot are RECONSTRUCTED, not read from the real files: "
                                   + str(prov.get("note") or prov.get("method") or ""))
 
@@ -440,4 +454,8 @@ class SnapshotSource(Source):
         d["origin"] = self.origin
         d["created"] = self.snap.get("created")
         d["provenance"] = self.provenance
+        from ..provenance import label
+
+        if label(d):
+            d["provenance_label"] = label(d)
         return d

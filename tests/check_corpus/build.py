@@ -604,3 +604,22 @@ if __name__ == "__main__":  # pragma: no cover
     for r in CASES:
         for w in ("fire", "near"):
             print(build(r, w, out))
+
+
+# refused before any rule runs (readers/validate_config.py, limits.py)
+def _symlinked_config(d, target_outside: bool):
+    model(d)
+    real = (d.parent / "outside-config.json") if target_outside else (d / "configs" / "real-config.json")
+    real.parent.mkdir(parents=True, exist_ok=True)
+    real.write_text((d / "config.json").read_text())
+    (d / "config.json").unlink()
+    (d / "config.json").symlink_to(real)
+
+
+CASES.update({
+    # a billion layers beside a valid shard: transformers would try to build them; the gate must not pass
+    "CF020": (lambda d: model(d, llama_config(num_hidden_layers=1_000_000_000)),
+              lambda d: model(d, llama_config(num_hidden_layers=L, max_position_embeddings=131072))),
+    # config.json a symlink leaving the checkout (a git repository can carry one)
+    "MD010": (lambda d: _symlinked_config(d, True), lambda d: _symlinked_config(d, False)),
+})
