@@ -195,6 +195,14 @@ def test_no_safetensors_weights_lists_what_is_there(hub, material, run_cli):
     hub.add(StubRepo("old/bin-only", files))
     code, out, err = run_cli("inspect", "old/bin-only")
     assert code == 2 and "no safetensors weights" in err and ".bin x1" in err and ".h5 x1" in err
+    # modules.json with only a top-level .onnx as weights: the ONNX model is read (and this one is refused:
+    # it holds safetensors bytes), never a config-only prediction with exit 0
+    files_onnx = dict(files)
+    files_onnx["model.onnx"] = material["minilm"]["model.safetensors"]
+    del files_onnx["tf_model.h5"]
+    hub.add(StubRepo("old/onnx-export", files_onnx))
+    code, out, err = run_cli("inspect", "old/onnx-export")
+    assert code == 2 and "model.onnx" in err and "ONNX" in err and len(err.strip().splitlines()) == 1, err
     # a .gguf makes it a GGUF repo (sources/hub_gguf.py): a file named .gguf that is not one is refused, one line
     files["model-q4.gguf"] = material["minilm"]["model.safetensors"]
     hub.add(StubRepo("old/fake-gguf", files))

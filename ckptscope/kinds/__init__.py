@@ -29,8 +29,11 @@ def detect(source, files: dict) -> str | None:
     single = source.weights_only_file()
     if single:
         return "onnx" if single.endswith(".onnx") else None
+    no_st = not any(f.endswith(".safetensors") for f in files)
     for marker, kind in MARKERS:
         if marker in files:
+            if kind == "sentence_transformers" and no_st and any("/" not in f and f.endswith(".onnx") for f in files):
+                return "onnx"  # an exported Sentence Transformers repo: its weights are the top-level ONNX model
             return kind
     if has_onnx(files) and not any("/" not in f and f.endswith(".safetensors") for f in files):
         return "onnx"
