@@ -70,15 +70,9 @@ def _facts(d: dict) -> str:
                      f"{num(b.get('files_total', 0))} bytes with headers"))
     rows.append(("Tensors", num(t.get("count", 0))))
     if m.get("architecture"):
-        L = p.get("layers") or {}
-        lay = f"{m.get('num_hidden_layers')} layers"
-        if L.get("moe"):
-            lay += f" ({L.get('dense', 0)} dense + {L['moe']} MoE)"
-        if L.get("mtp"):
-            lay += f" + {L['mtp']} MTP"
-        extra = [lay, f"hidden {m.get('hidden_size')}", f"vocab {m.get('vocab_size')}"]
-        if m.get("num_experts"):
-            extra.append(f"{m['num_experts']} experts, top-{m.get('num_experts_per_tok')}")
+        from .facts import model_facts
+
+        extra = model_facts(m, p)
         rows.append(("Model", esc(" \u00b7 ".join(extra))))
     return ('<section aria-labelledby="h-sum"><h2 id="h-sum">Summary</h2><dl class="facts">'
             + "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in rows) + "</dl></section>")

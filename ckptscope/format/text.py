@@ -25,15 +25,9 @@ def summary_lines(r: Report) -> list[str]:
         out.append(f"[yellow]Source      {src['provenance_label']}[/yellow]")
     if m.get("architecture"):
         arch = f"{m['architecture']} ({m.get('model_type')})"
-        layers = p.get("layers", {})
-        lay = f"{m.get('num_hidden_layers')} layers"
-        if layers.get("moe"):
-            lay += f" ({layers.get('dense', 0)} dense + {layers['moe']} MoE)"
-        if layers.get("mtp"):
-            lay += f" + {layers['mtp']} MTP"
-        extra = [lay, f"hidden {m.get('hidden_size')}", f"vocab {m.get('vocab_size')}"]
-        if m.get("num_experts"):
-            extra.append(f"{m['num_experts']} experts, top-{m.get('num_experts_per_tok')}")
+        from .facts import model_facts
+
+        extra = model_facts(m, p)
         out.append(f"Model       {arch} · " + " · ".join(extra))
     else:
         out.append("Model       (no config.json)")
