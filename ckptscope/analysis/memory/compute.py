@@ -53,6 +53,7 @@ class Dims:
     mlp_live: int = 3  #: MLP tensors of width I alive at once in a no-grad forward: 3, or 4 with a fused gate_up
     heads: int = 0
     kv_heads: int = 0
+    kv_repeat: bool = False  #: GQA run with K/V expanded to every query head (head_dim above the engine's limit)
 
 
 def dims(c: ModelConfig, act_bytes: int = 2) -> Dims:
@@ -116,7 +117,8 @@ def _attn_prefill(d: Dims, tp: int) -> float:
     if d.mla:
         H, nope, rope, v = d.mla
         return (3 * H * (nope + rope) + H * (nope + v) + H * v + H * rope) / tp
-    return (4 * d.q + 2 * d.kv) / tp
+    # kv_repeat: repeat_kv's K and V expanded to every query head, alive during the attention call
+    return (4 * d.q + 2 * d.kv + (2 * d.q if d.kv_repeat else 0)) / tp
 
 
 def moe_prefill_bytes_per_token(d: Dims, tp: int = 1, act_bytes: int = 2, dispatch: str = "transformers") -> float:
@@ -282,11 +284,18 @@ def train_layer_bytes(d: Dims, mode: str = "full", moe: bool = False, lora_targe
     return per
 
 
+LSE_FORMULA = ("fused attention (flash on sm90 for causal GQA/MHA, memory-efficient for MLA's unequal head dims; "
+               "CPU's flash kernel alike) saves its fp32 log-sum-exp for backward: + {b} bytes x heads per token "
+               "per layer")
+
+
 def train_activation_bytes(d: Dims, seq: int, batch: int, checkpointing: bool, act_bytes: int = 2,
                            mode: str = "full", lora_targets: list[str] | None = None, rank: int = 16,
-                           kinds=None, amp: bool = False, sliding: tuple[int, int] | None = None) -> dict:
+                           kinds=None, amp: bool = False, sliding: tuple[int, int] | None = None,
+                           lse_bytes: int = 0) -> dict:
     """``amp``: fp32 weights under autocast (AMP_FORMULA); ``sliding``: (sliding layers, window) of a model run
-    through transformers' SDPA path, whose masked layers save more once seq > window (SWA_TRAIN_FORMULA)."""
+    through transformers' SDPA path, whose masked layers save more once seq > window (SWA_TRAIN_FORMULA);
+    ``lse_bytes``: bytes per head per token the attention kernel saves for backward (LSE_FORMULA)."""
     T = seq * batch
     a = act_bytes
 
@@ -298,6 +307,9 @@ def train_activation_bytes(d: Dims, seq: int, batch: int, checkpointing: bool, a
 
     dense = train_layer_bytes(d, mode, False, lora_targets, rank, a, lin("dense")) if d.dense_layers else 0
     moe = train_layer_bytes(d, mode, True, lora_targets, rank, a, lin("moe")) if d.moe_layers else 0
+    attn_saved = lse_bytes * d.heads + (2 * (d.q - d.kv) * a if d.kv_repeat else 0)
+    dense = dense + attn_saved if dense else 0
+    moe = moe + attn_saved if moe else 0
     final_norm = 4 * d.h + (2 * a * d.h if mode == "full" else 0)  # fp32 copy (+ bf16 value, LM-head input)
     if d.gpt2_block and mode == "full":  # ln_f saves its input, mean/rstd and output; embedding dropout its mask
         final_norm = 2 * a * d.h + 8 + (2 * a * d.h if d.dropout else 0)

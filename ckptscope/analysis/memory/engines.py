@@ -37,6 +37,13 @@ FIELDS = {
     "unloaded_tensors": "checkpoint tensors (regular expressions on names) the engine does not load",
     "moe_dispatch": "how MoE layers gather tokens for their experts: transformers (grouped_mm token copies) or "
                     "fused (fused-MoE kernels)",
+    "allocator_block": "the framework allocator hands out blocks rounded up to this many bytes, and its peak "
+                       "counter (torch.cuda.max_memory_allocated) counts the rounded size: every weight, gradient "
+                       "and optimizer-state tensor is rounded up (0 = not modelled)",
+    "attention_lse": "bytes per query position per head the fused attention kernel keeps for backward (its fp32 "
+                     "log-sum-exp; training only: a no-grad forward frees it at once)",
+    "gqa_max_head_dim": "largest head_dim the engine runs grouped-query attention at without repeating K/V to every "
+                        "query head (above it, or when K and V head dims differ, K/V are expanded per layer)",
 }
 
 PROFILES: dict[str, dict] = {
@@ -55,6 +62,9 @@ PROFILES: dict[str, dict] = {
         "library_workspace": 32 * MiB,
         "overhead": 1 * GiB,
         "moe_dispatch": "transformers",
+        "allocator_block": 512,
+        "attention_lse": 4,
+        "gqa_max_head_dim": 256,
         "sliding_kv_after_prefill": "full",
         "rotary_buffers": True,
         "explicit_sliding_mask": True,
@@ -87,10 +97,32 @@ PROFILES: dict[str, dict] = {
             "kv_storage: transformers/cache_utils.py DynamicLayer.update: torch.cat of the new keys/values, no "
             "preallocation",
             "prefill_chunk: one model(input_ids) call processes the whole prompt",
-            "library_workspace: pytorch aten/src/ATen/cuda/CublasHandlePool.cpp getChosenWorkspaceSize: 4096 KiB x 8 "
-            "= 32 MiB on sm90 (Hopper; 8.125 MiB on other GPUs), allocated through CUDACachingAllocator per "
-            "(handle, stream), one handle per thread: visible in torch.cuda.memory_allocated",
-            "moe_dispatch: transformers/integrations/moe.py grouped_mm experts implementation (5.x default)",
+            "library_workspace: pytorch aten/src/ATen/cuda/CublasHandlePool.cpp parseChosenWorkspaceSize: 4096 KiB "
+            "x 8 = 32 MiB when properties->major is 9 (Hopper: H100/H200) or 10/12 (8.125 MiB = :4096:2:16:8 on "
+            "older GPUs), allocated by getNewWorkspace through CUDACachingAllocator, one per thread (the workspace "
+            "map is thread_local, keyed by device and stream), so torch.cuda.memory_allocated counts it; cuBLASLt "
+            "reuses it (unified_cublas_and_lt_workspaces: TORCH_CUBLASLT_UNIFIED_WORKSPACE unset = unified; torch "
+            "2.13 torch/backends/cuda/__init__.py:389-393 'physically reuses the same allocation'), so no extra "
+            "1 MiB Lt workspace. Derived from source, not measured (no GPU lent)",
+            "allocator_block: c10/cuda/CUDACachingAllocator.cpp: round_size() rounds every request up to "
+            "kMinBlockSize = 512 bytes and malloc() adds block->size (the rounded size) to stats.allocated_bytes, "
+            "the counter max_memory_allocated reads (derived from source)",
+            "attention_lse: transformers/integrations/sdpa_attention.py (5.23) passes is_causal=True with no mask at "
+            "batch 1 (masking_utils._ignore_causal_mask_sdpa skips the mask) and enable_gqa=True "
+            "(use_gqa_in_sdpa: no mask and head_dim <= 256), so CUDA SDPA on sm90 bf16 takes the flash kernel: "
+            "out + softmax_lse [batch, heads, queries] fp32, saved for backward; MLA (q/k head dim 192 != v 128) "
+            "fails flash's equal-head-dim check and takes the memory-efficient kernel (logsumexp [batch, heads, "
+            "queries rounded to 32] fp32): no score matrix either way (derived from source)",
+            "gqa_max_head_dim: transformers/integrations/sdpa_attention.py use_gqa_in_sdpa: `attention_mask is None "
+            "and key.shape[-1] == value.shape[-1] <= 256`; otherwise repeat_kv expands K and V to every query head",
+            "moe_dispatch: transformers/modeling_utils.py get_correct_experts_implementation: 'grouped_mm' when "
+            "none is requested (5.23 default, on any device); integrations/moe.py _can_use_grouped_mm: "
+            "torch.nn.functional.grouped_mm on CUDA sm80+ (and on CPU with torch > 2.10), so the CPU measurement "
+            "runs the same Python path as CUDA (routing sort, gathered hidden states, grouped_mm outputs)",
+            "from_pretrained(device_map=...) caching_allocator_warmup (modeling_utils.py, 5.23): one fp16 tensor "
+            "of the summed parameter bytes (tied weights once, non-persistent buffers not included, capped at "
+            "total memory - 1.2 GiB), freed before the weights are copied into its cached segment: its peak is "
+            "at most the weights' own, so a plain script's max_memory_allocated is unchanged (no term)",
             "overhead: CUDA context + cuBLAS/cuDNN kernels outside the caching allocator, about 0.5 GiB on "
             "Hopper with CUDA 12/13, plus allocator fragmentation: 1 GiB stated, not measured",
         ],
@@ -110,6 +142,9 @@ PROFILES: dict[str, dict] = {
         "library_workspace": 32 * MiB,
         "overhead": int(0.5 * GiB),
         "moe_dispatch": "fused",
+        "allocator_block": 512,
+        "attention_lse": 0,
+        "gqa_max_head_dim": None,
         "sliding_kv_after_prefill": "window",
         "unloaded_tensors": [r"\.attn\.(bias|masked_bias)$"],
         "sources": [
@@ -129,6 +164,7 @@ PROFILES: dict[str, dict] = {
             "cuda_graph_bytes: vllm/v1/worker/gpu_model_runner.py capture_model logs 'Graph capturing finished ... "
             "took X GiB'; typically 0.2-1 GiB for 7-70B models: 0.5 GiB stated, not measured",
             "moe_dispatch: vllm/model_executor/layers/fused_moe/fused_moe.py intermediate caches",
+            "allocator_block: PyTorch's CUDACachingAllocator rounds each block to 512 bytes (as for transformers)",
         ],
     },
     "sglang": {
@@ -146,6 +182,9 @@ PROFILES: dict[str, dict] = {
         "library_workspace": 32 * MiB,
         "overhead": int(0.5 * GiB),
         "moe_dispatch": "fused",
+        "allocator_block": 512,
+        "attention_lse": 0,
+        "gqa_max_head_dim": None,
         "sliding_kv_after_prefill": "window",
         "unloaded_tensors": [r"\.attn\.(bias|masked_bias)$"],
         "sources": [
@@ -163,6 +202,7 @@ PROFILES: dict[str, dict] = {
             "(it depends on GPU size and tp; pass --overhead / a fraction to match a launch)",
             "cuda_graph_bytes: sglang/srt/model_executor/cuda_graph_runner.py (batch sizes up to 160 by "
             "default): 0.5 GiB stated, not measured",
+            "allocator_block: PyTorch's CUDACachingAllocator rounds each block to 512 bytes (as for transformers)",
         ],
     },
     "llama.cpp": {
@@ -180,6 +220,9 @@ PROFILES: dict[str, dict] = {
         "library_workspace": 0,
         "overhead": int(0.3 * GiB),
         "moe_dispatch": "fused",
+        "allocator_block": 0,
+        "attention_lse": 0,
+        "gqa_max_head_dim": None,
         "sliding_kv_after_prefill": "window",
         "unloaded_tensors": [r"\.attn\.(bias|masked_bias)$"],
         "sources": [

@@ -125,6 +125,9 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     d = C.dims(cfg, act_bytes=abytes)
     # fused gate_up (Phi-3): its 2I output, SiLU(gate) and the product; NewGELU (GPT-2): x and three temporaries
     d.mlp_live = 4 if d.gpt2_block or any(t.name.endswith("gate_up_proj.weight") for t in run_t) else 3
+    gmax = prof.get("gqa_max_head_dim")
+    hd_k = (d.q // d.heads) if d.heads else 0
+    d.kv_repeat = bool(gmax) and not d.mla and d.kv_heads != d.heads and hd_k > gmax
 
     # ---- weights
     w = per_gpu_weights(run_t, cfg, tp, vocab_parallel=o.vocab_parallel)
@@ -271,8 +274,14 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
                            f"(ATen converts boolean masks) and the repeated K/V = {swa_mask(ctx):,} bytes during "
                            f"prefill (transformers' SDPA path builds the mask once the keys pass the "
                            f"{layout.sliding_window:,}-token window; flash-attention engines build none)")
+    blk_b = prof.get("allocator_block") or 0
+    rot_sizes = R.rotary_buffer_sizes(cfg) if prof.get("rotary_buffers") else []
+    w_round = R.block_rounding(R.tensor_sizes(run_t) + rot_sizes, blk_b)
+    if w_round:
+        assumptions.append(f"allocator rounding {w_round:,} bytes: each weight and buffer tensor is a block rounded "
+                           f"up to {blk_b} bytes, and max_memory_allocated counts the rounded size")
     inf = {"weights": w["per_gpu"], "kv_cache": kv_gpu["total"], "activations": act, "workspace": workspace,
-           "cuda_graphs": graphs, "overhead": overhead}
+           "cuda_graphs": graphs, "overhead": overhead, "allocator_rounding": w_round}
     inf["total"] = sum(inf.values())
     inference: dict = {"per_gpu": inf, "tensor_parallel": tp, "replicas": replicas, "peak_moment": peak_moment,
                        "moments": mom, "prefill_chunk": chunk}
@@ -341,7 +350,7 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         out["moe"] = moe
     if o.train:
         out["training"] = _training(run_t, cfg, o, d, ctx, n_gpus or 1, assumptions, workspace, buf_bytes, prof,
-                                    layout)
+                                    layout, rot_sizes)
         if o.gpus:
             out["training"].update(_fit(out["training"]["per_gpu"]["total"], min(g.bytes for g in o.gpus), o.gpus))
     return out
@@ -377,7 +386,7 @@ def _train_dtype(o: Options, rdt: str, why: str) -> tuple[str, str]:
 
 
 def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus: int, assumptions: list,
-              workspace: int, buffers: int, profile: dict, layout) -> dict:
+              workspace: int, buffers: int, profile: dict, layout, buffer_sizes: list | None = None) -> dict:
     mode = o.train
     if mode not in ("full", "lora", "qlora"):
         raise CkptError(f"training mode must be full, lora or qlora, got {mode!r}", "--train")
@@ -392,9 +401,14 @@ def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus
     acts = C.train_activation_bytes(d, seq, o.batch, o.checkpointing, mode="full" if mode == "full" else "lora",
                                     lora_targets=targets, rank=o.lora_rank, kinds=kinds,
                                     amp=o.precision == "amp" and mode == "full",
-                                    sliding=sliding)
+                                    sliding=sliding, lse_bytes=profile.get("attention_lse") or 0)
     if sliding and seq > sliding[1]:
         assumptions.append(C.SWA_TRAIN_FORMULA)
+    if profile.get("attention_lse"):
+        assumptions.append(C.LSE_FORMULA.format(b=profile["attention_lse"]))
+    if d.kv_repeat:
+        assumptions.append(f"head_dim above {profile.get('gqa_max_head_dim')}: transformers repeats K/V to every "
+                           "query head (use_gqa_in_sdpa is false), and SDPA saves the repeated copies")
     if o.precision == "amp":
         copies = C.autocast_weight_copies(tensors, cfg)
         acts["autocast_weight_copies"] = copies
@@ -463,9 +477,21 @@ def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus
 
                 bend = 2 * max(_m.prod(t.shape) for t in emb) * prec["grads"]
                 assumptions.append(TR.TIED_NOTE)
-    mo = TR.moments(int(W), int(G), int(S), int(tmp), acts["total"], extra, bend)
+    blk_b = profile.get("allocator_block") or 0
+    ptens = [t for t in tensors if C.is_param(t.name, cfg)]
+    rounding = {"weights": R.block_rounding(R.tensor_sizes(tensors) + list(buffer_sizes or ()), blk_b)}
+    if mode == "full" and blk_b:
+        sd = prec["state_dtype"]
+        if prec["master"]:
+            rounding["weights"] += R.block_rounding(R.tensor_sizes(ptens, prec["master"]), blk_b)
+        rounding["gradients"] = R.block_rounding(R.tensor_sizes(ptens, prec["grads"]), blk_b)
+        rounding["state"] = R.block_rounding(TR.state_tensor_sizes(ptens, sd, o.optimizer), blk_b)
+        if o.optimizer == "adamw":  # one foreach sqrt(exp_avg_sq) tensor per parameter
+            rounding["temporary"] = R.block_rounding(R.tensor_sizes(ptens, sd), blk_b)
+    mo = TR.moments(int(W), int(G), int(S), int(tmp), acts["total"], extra, bend, rounding=rounding)
     per["activations"] = acts["total"]
     per["workspace"] = extra
+    per["allocator_rounding"] = mo["rounding_at_peak"]
     per["overhead"] = overhead
     per["total"] = int(mo["peak"] + overhead)
     res["per_gpu"] = per

@@ -66,11 +66,20 @@ def rotary_buffers(config: ModelConfig | None) -> tuple[int, str]:
     """Bytes of non-persistent buffers transformers 5.x registers: the rotary module's ``inv_freq`` and
     ``original_inv_freq`` (fp32, rotary_dim / 2 values each; modeling_llama.py LlamaRotaryEmbedding). GPT-2 in
     5.x registers no causal-mask ``attn.bias`` (modeling_gpt2.py lists it in _keys_to_ignore_on_load_unexpected)."""
-    if config is None:
+    sizes = rotary_buffer_sizes(config)
+    if not sizes:
         return 0, ""
+    b = sum(sizes)
+    return b, f"rotary inv_freq + original_inv_freq buffers, fp32: {b:,} bytes"
+
+
+def rotary_buffer_sizes(config: ModelConfig | None) -> list[int]:
+    """Bytes of each rotary buffer tensor (see rotary_buffers)."""
+    if config is None:
+        return []
     mt = (config.model_type or "").lower()
     if mt in ("gpt2", "bert", "t5", "mt5", "opt", "gpt_bigcode", "roberta", "distilbert"):
-        return 0, ""
+        return []
     H = config.num_attention_heads or 0
     hd = config.head_dim or ((config.hidden_size or 0) // H if H else 0)
     if config.is_mla:
@@ -79,8 +88,22 @@ def rotary_buffers(config: ModelConfig | None) -> tuple[int, str]:
     if isinstance(prf, (int, float)) and 0 < prf < 1:
         hd = int(hd * prf)
     n_rot = 2 if mt.startswith("gemma3") else 1  # Gemma-3: a global and a local rotary embedding
-    b = n_rot * 2 * (hd // 2) * 4
-    return b, f"rotary inv_freq + original_inv_freq buffers, fp32: {b:,} bytes"
+    return [(hd // 2) * 4] * (2 * n_rot) if hd // 2 else []
+
+
+def block_rounding(sizes, block: int) -> int:
+    """Bytes the allocator adds by rounding each of ``sizes`` up to a multiple of ``block`` (CUDACachingAllocator
+    round_size: kMinBlockSize 512; a request below 512 bytes takes a whole 512-byte block)."""
+    if not block:
+        return 0
+    return sum((-int(n)) % block for n in sizes if n > 0)
+
+
+def tensor_sizes(tensors, bytes_per_value: int | None = None) -> list[int]:
+    """Bytes of each tensor (in its own dtype, or ``bytes_per_value`` per element: gradients, optimizer state)."""
+    if bytes_per_value is None:
+        return [weight_bytes([t]) for t in tensors]
+    return [math.prod(t.shape) * bytes_per_value for t in tensors]
 
 
 @dataclass

@@ -40,6 +40,11 @@ OPTIMIZERS = {
     "sgd": "torch.optim.SGD defaults (momentum 0): no state",
 }
 EIGHT_BIT = 2 + 2 * 4 / 256
+ADAFACTOR_TEMP_WHY = (
+    "{k} bytes x the largest parameter: transformers/optimization.py Adafactor.step works parameter by parameter; "
+    "for a bf16 parameter of n values grad.float() (4n) and p.float() (4n) stay alive while `update = (grad**2) + "
+    "eps` holds grad**2 and the sum (4n + 4n), and later the new _approx_sq_grad product beside the old update and "
+    "`-update` beside update (4n + 4n each): 16n; an fp32 parameter makes no copies: 8n")
 
 
 def optimizer_bytes(n_params: int, largest: int, factored: int, state_dtype: int, optimizer: str) -> dict:
@@ -56,8 +61,9 @@ def optimizer_bytes(n_params: int, largest: int, factored: int, state_dtype: int
         return {"state": int(EIGHT_BIT * n_params), "temporary": 0,
                 "temporary_why": "blockwise 8-bit kernel, per parameter: none"}
     if optimizer == "adafactor":
-        return {"state": 4 * factored, "temporary": 3 * 4 * largest,
-                "temporary_why": "fp32 gradient copy + update + its square for the largest parameter"}
+        k = 8 if state_dtype >= 4 else 16
+        return {"state": 4 * factored, "temporary": k * largest,
+                "temporary_why": ADAFACTOR_TEMP_WHY.format(k=k)}
     if optimizer == "sgd":
         return {"state": 0, "temporary": 0, "temporary_why": "none (momentum 0)"}
     from ...errors import CkptError
@@ -66,15 +72,43 @@ def optimizer_bytes(n_params: int, largest: int, factored: int, state_dtype: int
 
 
 def moments(weights: int, grads: int, state: int, temporary: int, activations: int, extra: int = 0,
-            backward_end: int = 0) -> dict:
+            backward_end: int = 0, rounding: dict | None = None) -> dict:
     """The moments that bound a step; ``extra`` (library workspaces) is alive in all of them. ``backward_end``:
-    bytes beyond the gradients at the last backward op (a tied embedding's second gradient, see TIED_NOTE)."""
+    bytes beyond the gradients at the last backward op (a tied embedding's second gradient, see TIED_NOTE).
+    ``rounding``: the allocator's block rounding of the weights / gradients / state / temporary tensors (bytes
+    per component), added to each moment that holds them and reported as ``rounding_at_peak``."""
+    r = {"weights": 0, "gradients": 0, "state": 0, "temporary": 0, **(rounding or {})}
+    parts = {"backward start": ("weights", "state"), "optimizer step": ("weights", "gradients", "state", "temporary")}
     m = {"backward start": weights + state + activations + extra,
          "optimizer step": weights + grads + state + temporary + extra}
     if backward_end:
         m["backward end"] = weights + grads + state + backward_end + extra
+        parts["backward end"] = ("weights", "gradients", "state")
+    rr = {k: sum(r[p] for p in v) for k, v in parts.items()}
+    m = {k: v + rr[k] for k, v in m.items()}
     peak = max(m, key=m.get)
-    return {"moments": m, "peak_moment": peak, "peak": m[peak]}
+    return {"moments": m, "peak_moment": peak, "peak": m[peak], "rounding_at_peak": rr[peak]}
+
+
+def state_tensor_sizes(params, state_dtype: int, optimizer: str) -> list[int]:
+    """Bytes of each optimizer-state tensor the optimizer creates for ``params`` (tensor records), for the
+    allocator's per-tensor rounding: AdamW two ``zeros_like(p)`` per parameter (the step counter stays on the CPU
+    when neither capturable nor fused: torch/optim/adam.py _init_group); Adafactor fp32 row and column factors per
+    matrix (``torch.zeros(grad_shape[:-1])``, ``grad_shape[:-2] + grad_shape[-1:]``) or one full fp32 tensor per
+    vector; SGD (momentum 0) none; 8-bit Adam not modelled."""
+    import math
+
+    out: list[int] = []
+    for t in params:
+        n = math.prod(t.shape)
+        if optimizer in ("adamw", "adamw-fused"):
+            out += [n * state_dtype] * 2
+        elif optimizer == "adafactor":
+            if len(t.shape) >= 2:
+                out += [math.prod(t.shape[:-1]) * 4, math.prod(t.shape[:-2]) * t.shape[-1] * 4]
+            else:
+                out.append(n * 4)
+    return out
 
 
 def tensor_stats(tensors) -> tuple[int, int]:
@@ -86,7 +120,8 @@ def tensor_stats(tensors) -> tuple[int, int]:
     for t in tensors:
         n = math.prod(t.shape)
         largest = max(largest, n)
-        fact += (t.shape[0] + math.prod(t.shape[1:])) if len(t.shape) >= 2 else n
+        # Adafactor's factors: row = shape[:-1], column = shape[:-2] + shape[-1:] (3-D expert tensors included)
+        fact += (math.prod(t.shape[:-1]) + math.prod(t.shape[:-2]) * t.shape[-1]) if len(t.shape) >= 2 else n
     return largest, fact
 
 
