@@ -249,6 +249,14 @@ def kv_layout(config: ModelConfig, *, mla: str = "latent", state_dtype_bytes: in
     if "state" in kinds or (_arch_kinds(config) or {}).get("counts", {}).get("attention+mamba2"):
         sb, snote = _arch_state_bytes(config, state_dtype_bytes) or _state_bytes(config, state_dtype_bytes)
     hybrid_par = bool((_arch_kinds(config) or {}).get("counts", {}).get("attention+mamba2"))
+    per_heads = per_layer_kv_heads(config) if not config.is_mla else None
+    if per_heads:
+        notes[:] = [n for n in notes if not n.startswith(f"{attention}: ")]  # the uniform-heads reading
+        shown = sorted({h for h in per_heads if h})
+        notes.append("per-layer KV heads from block_configs[i].attention.n_heads_in_group (num_attention_heads / "
+                     f"n_heads_in_group): {', '.join(map(str, shown))} KV heads x head_dim {hd}; no_op and "
+                     "replace_with_linear attention layers keep no cache")
+        attention = "GQA (per-layer KV heads)"
     for i, kind in enumerate(kinds):
         if kind == "none":
             continue
@@ -256,6 +264,11 @@ def kv_layout(config: ModelConfig, *, mla: str = "latent", state_dtype_bytes: in
             layers.append(LayerKV(i, "state", state_bytes=sb, note=snote))
         if kind == "state":
             layers.append(LayerKV(i, "state", state_bytes=sb, note=snote))
+        elif per_heads and i < len(per_heads):
+            if not per_heads[i]:
+                continue
+            n = per_heads[i] * hd
+            layers.append(LayerKV(i, kind, n, n, window if kind == "sliding" else None, kv_heads=per_heads[i]))
         else:
             layers.append(LayerKV(i, kind, kv_k, kv_v, window if kind == "sliding" else None, kv_heads=split))
     if config.is_encoder_decoder:
@@ -269,6 +282,28 @@ def kv_layout(config: ModelConfig, *, mla: str = "latent", state_dtype_bytes: in
                      "when used for speculative decoding (add one layer's worth each)")
     return KVLayout(layers, attention, notes, is_encoder_decoder=config.is_encoder_decoder,
                     sliding_window=window if "sliding" in kinds else None, mla=mla if config.is_mla else None)
+
+
+def per_layer_kv_heads(config: ModelConfig) -> list[int] | None:
+    """KV heads of each decoder layer when they differ by layer: Nemotron-NAS / DeciLM ``block_configs`` (the same
+    blocks the architecture rules in analysis/arch/families/remote.py build the weights from): an attention block
+    has num_attention_heads // n_heads_in_group K/V heads; a ``no_op`` or ``replace_with_linear`` block has no
+    attention and no cache (0). None for every other config (one KV-head count for all layers)."""
+    blocks = config.get("block_configs")
+    if not isinstance(blocks, list) or not blocks or len(blocks) > 100_000:
+        return None
+    heads = config.num_attention_heads or 0
+    out = []
+    for b in blocks:
+        att = (b.get("attention") if isinstance(b, dict) else None) or {}
+        if not isinstance(att, dict) or att.get("no_op") or att.get("replace_with_linear"):
+            out.append(0)
+            continue
+        g = att.get("n_heads_in_group")
+        if not isinstance(g, int) or isinstance(g, bool) or g <= 0 or not heads or heads % g:
+            return None  # unusable block: the planner's uniform reading applies
+        out.append(heads // g)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------- sizes
