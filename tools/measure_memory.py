@@ -64,6 +64,21 @@ CASES = [
      {"train": "lora", "precision": "amp", "lora_targets": "q_proj,k_proj,v_proj,o_proj"}),
     ("phi3-mini-lora-attn", "microsoft__Phi-3-mini-4k-instruct", {}, "train",
      {"train": "lora", "precision": "bf16", "lora_targets": "q_proj,k_proj,v_proj,o_proj,qkv_proj"}),
+    # issue 14, round 3: optimizers other than AdamW, MoE and MLA training. The MoE / MLA training cases keep every
+    # width (hidden, expert and head dims, top-k, vocabulary) but 16 experts, so that a CPU can hold them; SGD
+    # (no state) keeps the step small: these two rows test the saved activations, not the optimizer.
+    ("llama32-1b-full-bf16-adafactor", "meta-llama__Llama-3.2-1B", {}, "train",
+     {"train": "full", "precision": "bf16", "optimizer": "adafactor"}),
+    ("llama32-1b-full-bf16-sgd", "meta-llama__Llama-3.2-1B", {}, "train",
+     {"train": "full", "precision": "bf16", "optimizer": "sgd"}),
+    ("qwen25-05b-full-amp-adafactor", "Qwen__Qwen2.5-0.5B", {}, "train",
+     {"train": "full", "precision": "amp", "optimizer": "adafactor"}),
+    ("qwen3-30b-a3b-16e-full-bf16-sgd", "Qwen__Qwen3-30B-A3B", {"num_experts": 16}, "train",
+     {"train": "full", "precision": "bf16", "optimizer": "sgd"}),
+    ("deepseek-v2-lite-16e-full-bf16-sgd", "deepseek-ai__DeepSeek-V2-Lite", {"n_routed_experts": 16}, "train",
+     {"train": "full", "precision": "bf16", "optimizer": "sgd"}),
+    ("llama31-8b-lora-all-amp", "meta-llama__Llama-3.1-8B", {}, "train",
+     {"train": "lora", "precision": "amp", "lora_targets": "all-linear"}),
 ]
 
 TINY = {  # --scale tiny: same structure (GQA ratio, MLA, windows, experts, fused projections), small widths
@@ -267,7 +282,15 @@ def run_case(name, cfg_dict, mode, opts, device) -> dict:
                 model.gradient_checkpointing_enable()
             params = [p for p in model.parameters() if p.requires_grad]
             kw = {} if device.startswith("cuda") else {"foreach": True}  # CUDA default is foreach
-            opt = torch.optim.AdamW(params, **kw)
+            optimizer = opts.get("optimizer", "adamw")
+            if optimizer == "adafactor":  # transformers' Adafactor with its defaults (relative step, no lr)
+                from transformers.optimization import Adafactor
+
+                opt = Adafactor(params)
+            elif optimizer == "sgd":  # torch.optim.SGD defaults (momentum 0)
+                opt = torch.optim.SGD(params, **kw)
+            else:
+                opt = torch.optim.AdamW(params, **kw)
             phases = {}
             for step in range(2):
                 m.reset_peak()

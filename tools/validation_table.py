@@ -34,6 +34,7 @@ def estimate(case: dict) -> dict:
         opts.lora_rank = o.get("rank", 16)
         opts.lora_targets = o.get("lora_targets")
         opts.checkpointing = bool(o.get("checkpointing"))
+        opts.optimizer = o.get("optimizer", "adamw")
     return plan(config=c, options=opts)
 
 
@@ -43,12 +44,15 @@ def rows(doc: dict) -> list[tuple]:
     for case in doc["cases"]:
         e = estimate(case)
         sec = e["training"] if case["mode"] == "train" else e["inference"]
-        est = sec["per_gpu"]["total"] - (sec["per_gpu"]["workspace"] if cpu else 0)
+        # CPU: no cuBLAS and no CUDACachingAllocator, so neither its workspace nor its 512-byte block rounding
+        est = sec["per_gpu"]["total"] - ((sec["per_gpu"]["workspace"] + sec["per_gpu"].get("allocator_rounding", 0))
+                                         if cpu else 0)
         moment = sec.get("peak_moment", "")
         meas = case["peak"]
         what = (f"{case['options'].get('train')} {case['options'].get('precision', 'bf16')}"
                 + (" ckpt" if case["options"].get("checkpointing") else "")
                 + (f" {case['options']['lora_targets']}" if case["options"].get("lora_targets") else "")
+                + (f" {case['options']['optimizer']}" if case["options"].get("optimizer") else "")
                 if case["mode"] == "train" else "forward, use_cache")
         measured_phase = ""
         if case.get("phases"):
@@ -74,7 +78,8 @@ def render(docs: list[dict]) -> str:
                      "the prompt / sequence length that ran.")
         if not str(doc["device"]).startswith("cuda"):
             L.append("CPU: peak of live tensor storages (TorchDispatchMode + storage weak references); the estimate "
-                     "is compared without its cuBLAS workspace, which only CUDA allocates.")
+                     "is compared without its cuBLAS workspace and its 512-byte allocator rounding, which only "
+                     "CUDA has.")
         L.append("")
         L.append("| case | tokens | run | measured peak | ckptscope | diff | estimated peak moment | measured peak phase "
                  "| attention |")

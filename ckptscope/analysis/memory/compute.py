@@ -231,15 +231,24 @@ def _lora_set(targets: list[str] | None) -> set[str]:
     return names if targets is None else names & set(targets)
 
 
-def _lora_linear_bytes(linears, targets: list[str] | None, rank: int) -> float:
+def _lora_linear_bytes(linears, targets: list[str] | None, rank: int, amp: bool = False) -> float:
     """PEFT's saved tensors per token for the adapted linears of one layer: the fp32 copy of each adapted layer's
-    input (PEFT casts x to the adapter dtype) and the rank-r fp32 output of lora_A (dropout 0)."""
-    F = ADAPTER_ACT_BYTES
+    input (PEFT casts x to the adapter dtype) and the rank-r fp32 output of lora_A (dropout 0). Under amp (LORA_AMP)
+    the input is already fp32, so PEFT copies nothing; autocast's bf16 cast of it (saved by lora_A's matmul) and
+    lora_A's bf16 output are saved instead: 2 bytes each."""
+    F = 2 if amp else ADAPTER_ACT_BYTES
     return sum(F * (L.inp + rank) for L in linears if targets is None or L.name in targets)
 
 
+LORA_AMP = ("LoRA under amp (fp32 base under torch.autocast): peft/tuners/lora/layer.py Linear.forward calls "
+            "_cast_input_dtype(x, lora_A.weight.dtype), a no-op when x is already fp32 (tuners_utils.py: `x.dtype == "
+            "dtype: return x`), so each adapted linear saves autocast's bf16 cast of its input (lora_A's matmul needs "
+            "it for the adapter gradient) and lora_A's bf16 output: 2 x (input width + r) bytes per token, not the "
+            "bf16 run's 4 x (input width + r) (measured on CPU: this was the +8-16% at tiny width)")
+
+
 def train_layer_bytes(d: Dims, mode: str = "full", moe: bool = False, lora_targets: list[str] | None = None,
-                      rank: int = 16, act_bytes: int = 2, linears=None) -> float:
+                      rank: int = 16, act_bytes: int = 2, linears=None, lora_amp: bool = False) -> float:
     """Bytes per token autograd saves in one decoder layer (dense MLP, or MoE when ``moe``)."""
     a, h, q, kv = act_bytes, d.h, d.q, d.kv
     if mode == "full" and d.gpt2_block:
@@ -258,10 +267,10 @@ def train_layer_bytes(d: Dims, mode: str = "full", moe: bool = False, lora_targe
             per += a * 4 * d.I_dense
         return per
     t = _lora_set(lora_targets)
-    F = ADAPTER_ACT_BYTES
+    F = 2 if lora_amp else ADAPTER_ACT_BYTES
     per = 8 * h + a * (2 * q + 2 * kv) + (4 * (q + kv) if d.qk_norm else 0)
     if linears is not None:  # the layer's real linear modules (fused qkv_proj / gate_up_proj included)
-        per += _lora_linear_bytes(linears, lora_targets, rank)
+        per += _lora_linear_bytes(linears, lora_targets, rank, lora_amp)
         per += a * 3 * (d.I_shared if moe else d.I_dense) if (not moe or d.I_shared) else 0
         if moe:
             per += d.k * (a * (2 * h + 4 * d.Im) + d.routing_bytes + 2 * INDEX_BYTES) + 4 * d.experts
@@ -292,7 +301,7 @@ LSE_FORMULA = ("fused attention (flash on sm90 for causal GQA/MHA, memory-effici
 def train_activation_bytes(d: Dims, seq: int, batch: int, checkpointing: bool, act_bytes: int = 2,
                            mode: str = "full", lora_targets: list[str] | None = None, rank: int = 16,
                            kinds=None, amp: bool = False, sliding: tuple[int, int] | None = None,
-                           lse_bytes: int = 0) -> dict:
+                           lse_bytes: int = 0, lora_amp: bool = False) -> dict:
     """``amp``: fp32 weights under autocast (AMP_FORMULA); ``sliding``: (sliding layers, window) of a model run
     through transformers' SDPA path, whose masked layers save more once seq > window (SWA_TRAIN_FORMULA);
     ``lse_bytes``: bytes per head per token the attention kernel saves for backward (LSE_FORMULA)."""
@@ -305,8 +314,8 @@ def train_activation_bytes(d: Dims, seq: int, batch: int, checkpointing: bool, a
         ks = [k for k in kinds if k.kind == kind]
         return max(ks, key=lambda k: k.count).linears if ks else None
 
-    dense = train_layer_bytes(d, mode, False, lora_targets, rank, a, lin("dense")) if d.dense_layers else 0
-    moe = train_layer_bytes(d, mode, True, lora_targets, rank, a, lin("moe")) if d.moe_layers else 0
+    dense = train_layer_bytes(d, mode, False, lora_targets, rank, a, lin("dense"), lora_amp) if d.dense_layers else 0
+    moe = train_layer_bytes(d, mode, True, lora_targets, rank, a, lin("moe"), lora_amp) if d.moe_layers else 0
     attn_saved = lse_bytes * d.heads + (2 * (d.q - d.kv) * a if d.kv_repeat else 0)
     dense = dense + attn_saved if dense else 0
     moe = moe + attn_saved if moe else 0

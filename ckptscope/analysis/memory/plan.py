@@ -401,7 +401,8 @@ def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus
     acts = C.train_activation_bytes(d, seq, o.batch, o.checkpointing, mode="full" if mode == "full" else "lora",
                                     lora_targets=targets, rank=o.lora_rank, kinds=kinds,
                                     amp=o.precision == "amp" and mode == "full",
-                                    sliding=sliding, lse_bytes=profile.get("attention_lse") or 0)
+                                    sliding=sliding, lse_bytes=profile.get("attention_lse") or 0,
+                                    lora_amp=o.precision == "amp" and mode != "full")
     if sliding and seq > sliding[1]:
         assumptions.append(C.SWA_TRAIN_FORMULA)
     if profile.get("attention_lse"):
@@ -504,4 +505,6 @@ def _training(tensors, cfg: ModelConfig, o: Options, d: C.Dims, seq: int, n_gpus
     assumptions.append("training: " + C.TRAIN_FORMULA)
     if o.precision == "amp":
         assumptions.append(C.AMP_FORMULA)
+        if mode != "full":
+            assumptions.append(C.LORA_AMP)
     return res
