@@ -192,3 +192,23 @@ def test_caching_allocator_warmup_does_not_raise_the_peak():
              options=Options(engine="transformers", dtype="bfloat16", context=1024, prefill_chunk=0, overhead=0))
     assert r["inference"]["per_gpu"]["weights"] == warmup
     assert r["inference"]["per_gpu"]["total"] > warmup
+
+
+def test_gpu_validation_script_exits_clearly_without_cuda(tmp_path):
+    """tools/gpu_validation.sh is for a later session with a GPU; here (no CUDA) it must say so and measure
+    nothing, with exit code 3."""
+    import shutil
+    import subprocess
+
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the script would run for minutes")
+    if not shutil.which("bash"):
+        pytest.skip("no bash")
+    out = tmp_path / "out"
+    p = subprocess.run(["bash", str(ROOT / "tools" / "gpu_validation.sh")], cwd=ROOT, capture_output=True, text=True,
+                       env={"PATH": "/usr/bin:/bin", "OUT": str(out), "PYTHON": __import__("sys").executable},
+                       timeout=120)
+    assert p.returncode == 3
+    assert "no python with torch (CUDA available) and transformers found" in p.stderr
+    assert not list(out.glob("*.json"))

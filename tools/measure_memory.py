@@ -250,6 +250,11 @@ def run_case(name, cfg_dict, mode, opts, device) -> dict:
     precision = opts.get("precision", "bf16")
     wdtype = torch.float32 if precision == "amp" else torch.bfloat16
     if device.startswith("cuda"):
+        # every case starts like a fresh process: the cuBLAS workspaces an earlier case left cached in the
+        # allocator are dropped, so this case's first matmul allocates (and counts) its own
+        gc.collect()
+        if hasattr(torch._C, "_cuda_clearCublasWorkspaces"):
+            torch._C._cuda_clearCublasWorkspaces()
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
     base = torch.cuda.memory_allocated() if device.startswith("cuda") else 0
@@ -334,6 +339,8 @@ def main(argv=None) -> int:
         return 2
     wanted = set(args.cases.split(",")) if args.cases else None
     doc = {"torch": torch.__version__, "transformers": transformers.__version__, "device": args.device,
+           "cuda": torch.version.cuda, "capability": list(torch.cuda.get_device_capability(0))
+           if args.device.startswith("cuda") else None,
            "device_name": torch.cuda.get_device_name(0) if args.device.startswith("cuda") else platform.processor()
            or "cpu", "scale": args.scale, "command": " ".join(sys.argv), "cases": [], "failed": []}
     try:
