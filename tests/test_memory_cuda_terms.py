@@ -212,3 +212,23 @@ def test_gpu_validation_script_exits_clearly_without_cuda(tmp_path):
     assert p.returncode == 3
     assert "no python with torch (CUDA available) and transformers found" in p.stderr
     assert not list(out.glob("*.json"))
+
+
+def test_logits_stay_in_activation_dtype_without_labels():
+    """A plain forward keeps bf16 logits for every position; the loss path upcasts once and shifts the labels
+    (transformers 5.23 modeling_llama.py / loss_utils.py), which is what the planner's logit terms assume:
+    inference [tokens, vocab] x 2 bytes; training 12 bytes per token per vocabulary entry at backward start."""
+    tf = pytest.importorskip("transformers")
+    root = Path(tf.__file__).parent
+    llama = (root / "models" / "llama" / "modeling_llama.py").read_text()
+    assert "logits_to_keep: int | torch.Tensor = 0," in llama
+    fwd = llama[llama.index("hidden_states = slice_logits_to_keep(hidden_states, logits_to_keep)"):]
+    assert fwd.split("\n")[1].strip() == "logits = self.lm_head(hidden_states)"
+    loss = (root / "loss" / "loss_utils.py").read_text()
+    body = loss[loss.index("def ForCausalLMLoss"):loss.index("def ForMaskedLMLoss")]
+    assert "logits = logits.float()" in body and "labels = nn.functional.pad(labels, (0, 1), value=ignore_index)" in body
+    T, V = 1024, 128256
+    r = plan(config=cfg("meta-llama__Llama-3.2-1B"),
+             options=Options(engine="transformers", dtype="bfloat16", context=T, prefill_chunk=0, overhead=0))
+    # logits bf16 for every position + the last hidden state (bf16, h = 2048)
+    assert r["inference"]["moments"]["logits"] == T * (V * 2 + 2 * 2048)

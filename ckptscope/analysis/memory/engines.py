@@ -89,9 +89,12 @@ PROFILES: dict[str, dict] = {
             "decoder layers only; the checkpoint's layer 61 (num_nextn_predict_layers) is left unloaded",
             "dtype: transformers/modeling_utils.py from_pretrained: `if dtype is None: dtype = \"auto\"` (5.x), and "
             "'auto' reads config.json dtype/torch_dtype, else the first floating-point weight of the checkpoint",
-            "logits: transformers/models/llama/modeling_llama.py LlamaForCausalLM.forward: logits_to_keep=0 by "
-            "default, `logits = self.lm_head(hidden_states[:, slice_indices, :])` over every position, in the "
-            "activation dtype (no .float() since 4.45); only generate() passes logits_to_keep=1",
+            "logits: transformers/models/llama/modeling_llama.py (5.23) LlamaForCausalLM.forward: logits_to_keep=0 "
+            "by default (line 436), `hidden_states = slice_logits_to_keep(hidden_states, logits_to_keep)` (0 keeps "
+            "every position) and `logits = self.lm_head(hidden_states)` (467-468), in the activation dtype with no "
+            ".float(); only with labels does loss/loss_utils.py ForCausalLMLoss upcast (`logits = logits.float()`, "
+            "line 61) and it shifts the labels by padding (line 65), not the logits; only generate() passes "
+            "logits_to_keep=1",
             "logits, soft-capping: transformers/models/gemma2/modeling_gemma2.py: final_logit_softcapping divides, "
             "tanh's and multiplies the logits, two [tokens, vocab] tensors alive at once",
             "kv_storage: transformers/cache_utils.py DynamicLayer.update: torch.cat of the new keys/values, no "
