@@ -89,8 +89,10 @@ def test_repeat_kv_above_head_dim_256():
     o = dict(engine="transformers", dtype="bfloat16", context=T, prefill_chunk=0, overhead=0)
     q, kv, a, h = 32 * 512, 8 * 512, 2, 2048
     layer = plan(config=big, options=Options(**o))["inference"]["moments"]["layer"]
-    # the attention term is the larger of attention and MLP (3 a I = 49,152 B/token) here: 2 (6q + 2kv) = 212,992
-    assert layer == T * (4 * a * h + a * (4 * q + 2 * kv + 2 * q))
+    # head_dim 512 > 256 also rules out flash: the memory-efficient kernel's fp32 output accumulator (MEFF_ACCUM),
+    # 4 x 32 heads x 512 per token. The attention term is the larger of attention and MLP (3 a I = 49,152 B/token)
+    # here: 2 (6q + 2kv) + 65,536 = 278,528
+    assert layer == T * (4 * a * h + a * (4 * q + 2 * kv + 2 * q) + 4 * 32 * 512)
     tr = plan(config=big, options=Options(engine="transformers", train="full", precision="bf16", context=T,
                                           overhead=0))["training"]
     tr0 = plan(config=base, options=Options(engine="transformers", train="full", precision="bf16", context=T,
@@ -232,3 +234,24 @@ def test_logits_stay_in_activation_dtype_without_labels():
              options=Options(engine="transformers", dtype="bfloat16", context=T, prefill_chunk=0, overhead=0))
     # logits bf16 for every position + the last hidden state (bf16, h = 2048)
     assert r["inference"]["moments"]["logits"] == T * (V * 2 + 2 * 2048)
+
+
+def test_memory_efficient_kernel_output_accumulator():
+    """PyTorch's cutlass memory-efficient kernel (mem_eff_attention/kernel_forward.h): kSingleValueIteration =
+    kMaxK <= kKeysPerBlock; the sm80 variants are (64 keys, kMaxK 64), (128, 128) and (128, 65536); a head dim above
+    128 takes the last, which needs an fp32 output accumulator [batch, queries, heads, v_head_dim]. Flash (equal
+    head dims <= 256) never needs it."""
+    from ckptscope.analysis.memory.compute import meff_accum_bytes
+
+    assert meff_accum_bytes(32, 128, 128) == 0  # Llama: flash
+    assert meff_accum_bytes(8, 256, 256) == 0  # Gemma-3 head_dim 256: still flash
+    assert meff_accum_bytes(128, 192, 128) == 4 * 128 * 128  # DeepSeek-V3 MLA: 64 KiB per token
+    assert meff_accum_bytes(16, 192, 128) == 4 * 16 * 128  # DeepSeek-V2-Lite
+    assert meff_accum_bytes(8, 512, 512) == 4 * 8 * 512
+    # DeepSeek-V3 at 8k tokens: 8192 x 65,536 = 512 MiB inside the attention call, below the MoE dispatch term
+    # (top-8 x (h (2a + 2w) = 7168 x 12) + 3 x 8 index bytes per pair = 688,512 B/token), so the peak is unchanged
+    r = plan(config=cfg("deepseek-ai__DeepSeek-V3"),
+             options=Options(engine="transformers", dtype="bfloat16", context=8192, prefill_chunk=0, overhead=0))
+    assert any("output accumulator" in x for x in r["assumptions"])
+    h, T = 7168, 8192
+    assert r["inference"]["moments"]["layer"] == T * (4 * 2 * h + 8 * (h * (2 * 2 + 2 * 4) + 3 * 8))

@@ -54,6 +54,7 @@ class Dims:
     heads: int = 0
     kv_heads: int = 0
     kv_repeat: bool = False  #: GQA run with K/V expanded to every query head (head_dim above the engine's limit)
+    attn_accum: int = 0  #: bytes per token of the memory-efficient kernel's fp32 output accumulator (MEFF_ACCUM)
 
 
 def dims(c: ModelConfig, act_bytes: int = 2) -> Dims:
@@ -121,6 +122,24 @@ def _attn_prefill(d: Dims, tp: int) -> float:
     return (4 * d.q + 2 * d.kv + (2 * d.q if d.kv_repeat else 0)) / tp
 
 
+MEFF_ACCUM = ("memory-efficient SDPA kernel with a head dim above 128 (MLA's q/k 192 with v 128, or head_dim > 256): "
+              "PyTorch's cutlass kernel (mem_eff_attention/kernel_forward.h) then runs the kMaxK = 65536 variant, "
+              "whose kSingleValueIteration is false, so kNeedsOutputAccumulatorBuffer allocates an fp32 "
+              "[batch, queries, heads, v_head_dim] output accumulator for the call: + 4 x heads x v_head_dim bytes "
+              "per token inside the attention (derived from source)")
+
+
+def meff_accum_bytes(heads: int, qk_dim: int, v_dim: int, flash_max: int = 256) -> int:
+    """Bytes per query token of the memory-efficient kernel's fp32 output accumulator, or 0 when the call takes the
+    flash kernel (equal q/k/v head dims <= 256: sdp_utils.cpp check_head_dim_size_flash) or the memory-efficient
+    kernel keeps its output in registers (both head dims <= 128)."""
+    if qk_dim == v_dim and qk_dim <= flash_max:
+        return 0
+    if max(qk_dim, v_dim) <= 128:
+        return 0
+    return 4 * heads * v_dim
+
+
 def moe_prefill_bytes_per_token(d: Dims, tp: int = 1, act_bytes: int = 2, dispatch: str = "transformers") -> float:
     """Bytes per token live in one MoE layer's dispatch at its peak (beyond the 4 a h the model itself holds)."""
     if not d.moe_layers:
@@ -150,7 +169,7 @@ def prefill_activation_bytes(d: Dims, tokens: int, batch: int, tp: int = 1, act_
     ``attn_extra``: bytes alive only inside the attention call (masked sliding layers)."""
     T = tokens * batch
     a = act_bytes
-    terms = [a * _attn_prefill(d, tp) + (attn_extra / T if T else 0)]
+    terms = [a * _attn_prefill(d, tp) + d.attn_accum / tp + (attn_extra / T if T else 0)]
     if d.dense_layers:
         terms.append(a * d.mlp_live * d.I_dense / tp)
     if d.moe_layers:

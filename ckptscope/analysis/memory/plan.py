@@ -128,6 +128,9 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     gmax = prof.get("gqa_max_head_dim")
     hd_k = (d.q // d.heads) if d.heads else 0
     d.kv_repeat = bool(gmax) and not d.mla and d.kv_heads != d.heads and hd_k > gmax
+    if prof.get("attention_lse") and not (cfg.model_type in prof.get("eager_attention", ())):  # CUDA SDPA kernels
+        qk_dim, v_dim = ((d.mla[1] + d.mla[2], d.mla[3]) if d.mla else (hd_k, hd_k))
+        d.attn_accum = C.meff_accum_bytes(d.heads, qk_dim, v_dim)
 
     # ---- weights
     w = per_gpu_weights(run_t, cfg, tp, vocab_parallel=o.vocab_parallel)
@@ -269,6 +272,8 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         assumptions.append(C.EAGER_FORMULA)
     if d.moe_layers:
         assumptions.append(C.moe_formula(d, moe_dispatch))
+    if d.attn_accum:
+        assumptions.append(C.MEFF_ACCUM)
     if swa_mask(ctx):
         assumptions.append(f"sliding-window layers: + a boolean attention mask of batch x chunk x keys, its float copy "
                            f"(ATen converts boolean masks) and the repeated K/V = {swa_mask(ctx):,} bytes during "
