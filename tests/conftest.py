@@ -40,6 +40,17 @@ def config_dirs() -> list[Path]:
     return sorted(p for p in CONFIGS.iterdir() if p.is_dir())
 
 
+def dead_endpoint() -> str:
+    """An http://127.0.0.1:PORT address with nothing listening (a Hub that cannot be reached)."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}"
+
+
 def env_with_repo() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")

@@ -10,7 +10,6 @@ import json
 import os
 import resource
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CONFIGS, ROOT, env_with_repo
+from conftest import CONFIGS, ROOT, dead_endpoint, env_with_repo
 from hubstub import HubStub, StubRepo, build_header, small_file, weights_file
 
 LIMIT_AS = 2 << 30  #: 2 GB address space
@@ -338,12 +337,7 @@ def test_single_file_means_that_file(tmp_path):
 
 # ------------------------------------------------------------------------------------------------ the catalog
 
-def _dead() -> str:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"http://127.0.0.1:{port}"
+_dead = dead_endpoint
 
 
 def test_unreachable_hub_never_falls_back_to_the_catalog(tmp_path):

@@ -17,14 +17,13 @@ import lzma
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, env_with_repo
+from conftest import dead_endpoint, ROOT, env_with_repo
 from sparse import materialize
 
 LABEL = "reconstructed from the catalog, not read from the Hub"
@@ -46,12 +45,7 @@ def readme_commands() -> list[str]:
 COMMANDS = readme_commands()
 
 
-def _dead() -> str:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"http://127.0.0.1:{port}"
+_dead = dead_endpoint
 
 
 @pytest.fixture(scope="module")
