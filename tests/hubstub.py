@@ -265,6 +265,9 @@ class HubStub:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.halt = threading.Event()  #: set by stop(): silent handlers return
+        #: the listen backlog: a real Hub accepts bursts of connections; socketserver's default of 5 makes a burst
+        #: of parallel clients wait for a SYN retransmission (a one-second stall that is the stand-in's, not the Hub's)
+        self.backlog = 128
 
     def add(self, repo: StubRepo) -> StubRepo:
         self.repos[repo.repo_id] = repo
@@ -277,7 +280,10 @@ class HubStub:
         class Handler(_Handler):
             hub = stub
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = stub.backlog
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._server.handle_error = lambda request, client_address: None  # clients hanging up early are normal
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
