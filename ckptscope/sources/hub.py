@@ -425,7 +425,11 @@ class HubSource(Source):
     def read_gguf(self, paths: list[str]):
         from .hub_gguf import read_gguf_headers
 
-        return read_gguf_headers(self, paths)
+        out = read_gguf_headers(self, paths)
+        raw = getattr(self, "_gguf_raw", None) or {}
+        if paths and all(p in raw for p in paths):  # kept for --offline (a header read with holes is not)
+            self._save_gguf_cache({p: (raw[p], self._files.get(p)) for p in paths})
+        return out
 
     def gguf_raw_header(self, path: str, n: int) -> bytes:
         from .hub_gguf import raw_header
@@ -614,7 +618,8 @@ class HubSource(Source):
         return self._range(self._url(path), path, start, end, self._files.get(path))
 
     # --- cache ------------------------------------------------------------------------------------------------
-    def _save_header_cache(self, headers: list[HeaderInfo]) -> None:
+    def _save_header_cache(self, headers: list[HeaderInfo], gguf: dict | None = None,
+                           name: str | None = None) -> None:
         """Keep what was read (headers, file list, small files) for --offline later. Best effort."""
         from . import snapshot
 
@@ -625,15 +630,23 @@ class HubSource(Source):
             snap = snapshot.build(source={"kind": "hub", "name": self.repo_id, "revision": self.revision,
                                           "endpoint": self.env.endpoint},
                                   files=self._files, text_files=texts, headers=headers, tokenizer=None,
-                                  raw_headers=getattr(self, "_raw_headers", None),
+                                  raw_headers=getattr(self, "_raw_headers", None), gguf_headers=gguf,
                                   provenance={"kind": "read", "note": f"headers read from {self.env.endpoint}"})
-            snapshot.write(snap, os.path.join(d, f"{self.revision}.ckpt.gz"), level=1, pretty=False)
+            snapshot.write(snap, os.path.join(d, name or f"{self.revision}.ckpt.gz"), level=1, pretty=False)
             ref = self.requested_revision or "main"
             if ref != self.revision and "/" not in ref and ".." not in ref:
                 with open(os.path.join(d, "refs", ref), "w") as f:
                     f.write(self.revision)
         except (OSError, CkptError):
             pass
+
+    def _save_gguf_cache(self, gguf: dict) -> None:
+        """One cache file per GGUF model read (its parts' headers verbatim): a repo's quantizations are read one
+        at a time or together, and none rewrites another's (``gguf_cache_files`` merges them back)."""
+        import hashlib
+
+        key = hashlib.sha1("\n".join(sorted(gguf)).encode()).hexdigest()[:16]
+        self._save_header_cache([], gguf=gguf, name=f"{self.revision}.gguf-{key}.ckpt.gz")
 
     def describe(self) -> dict:
         d = super().describe()
@@ -757,8 +770,10 @@ def open_offline(repo_id: str, rev: str | None, env: HubEnv, why: str, *, quiet:
             src.notes.append(f"{why}: read from the Hugging Face cache ({snap_dir})")
             return src
         path = os.path.join(env.ckpt_cache, repo_id.replace("/", "--"), f"{sha}.ckpt.gz")
-        if os.path.isfile(path):
-            return CachedHubSource(path, repo_id, env, why)
+        ggufs = gguf_cache_files(env, repo_id, sha)
+        if os.path.isfile(path) or ggufs:
+            return CachedHubSource(path if os.path.isfile(path) else ggufs[0], repo_id, env, why,
+                                   gguf_parts=[g for g in ggufs if g != path])
     from . import catalog
 
     entry = catalog.find(repo_id)
@@ -810,6 +825,17 @@ def _cached_commit(repo_id: str, rev: str | None, env: HubEnv) -> str | None:
     return None
 
 
+def gguf_cache_files(env: HubEnv, repo_id: str, sha: str) -> list[str]:
+    """ckptscope's cached GGUF headers of ``repo_id`` at commit ``sha`` (one file per model read), oldest first."""
+    d = os.path.join(env.ckpt_cache, repo_id.replace("/", "--"))
+    try:
+        names = [n for n in os.listdir(d) if n.startswith(f"{sha}.gguf-") and n.endswith(".ckpt.gz")]
+    except OSError:
+        return []
+    paths = [os.path.join(d, n) for n in names]
+    return sorted(paths, key=lambda p: (os.path.getmtime(p), p))
+
+
 def _has_weights(folder: str) -> bool:
     import json
 
@@ -832,8 +858,20 @@ class CachedHubSource(SnapshotSource):
 
     kind = "hub-cache"
 
-    def __init__(self, path: str, repo_id: str, env: HubEnv, why: str) -> None:
-        super().__init__(path)
+    def __init__(self, path: str, repo_id: str, env: HubEnv, why: str, gguf_parts: list[str] | None = None) -> None:
+        from .snapshot import load
+
+        snap = load(path)
+        for part in gguf_parts or []:  # the GGUF models cached one by one: their headers joined to this one
+            try:
+                more = load(part)
+            except SourceError:
+                continue
+            if more.get("source", {}).get("revision") == snap.get("source", {}).get("revision"):
+                g = more.get("gguf_headers")
+                if isinstance(g, dict):
+                    snap.setdefault("gguf_headers", {}).update(g)
+        super().__init__(path, snap)
         self.repo_id = repo_id
         self.env = env
         self.display = repo_id
