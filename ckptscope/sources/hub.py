@@ -39,6 +39,7 @@ DEFAULT_HOSTS = ("huggingface.co", "www.huggingface.co", "hf.co")
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 MAX_TRIES = 5
 PROGRESS_MIN_SHARDS = 8
+PICKLE_EXTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl")  #: pickle-based weight files ``check`` scans remotely
 TIMEOUT = float(os.environ.get("HF_HUB_DOWNLOAD_TIMEOUT") or 20)  #: per request (waiting.Deadline caps it)
 #: files read when a repo is opened, together (the loader reads them first)
 PREFETCH = ("config.json", "generation_config.json", "tokenizer_config.json")
@@ -205,7 +206,10 @@ class HubSource(Source):
     # --- opening --------------------------------------------------------------------------------------------
     @classmethod
     def open(cls, spec: str, revision: str | None = None, token: str | None = None, offline: bool | None = None,
-             quiet: bool = True, catalog: bool = False, timeout: float | None = None) -> Source:
+             quiet: bool = True, catalog: bool = False, timeout: float | None = None,
+             pickles: bool = False) -> Source:
+        """``pickles``: a repo whose only weights are pickle-based files is opened (``check`` scans them by range
+        reads); otherwise it is refused here, before anything else is downloaded."""
         rs = parse_repo_spec(spec)
         if rs is None:
             raise SourceError("not a Hub repo id (expected ORG/NAME, ORG/NAME@REVISION or a huggingface.co URL)", spec)
@@ -230,14 +234,17 @@ class HubSource(Source):
         src = cls(rs.repo_id, rev, info, env, quiet=quiet, deadline=deadline, indicator=indicator)
         src.stats.requests += reqs
         src.stats.bytes += nbytes
-        src._check_weights()
+        src._check_weights(pickles)
         with indicator:
             src._prefetch()
         return src
 
-    def _check_weights(self) -> None:
+    def _check_weights(self, pickles: bool = False) -> None:
         names = list(self._files)
         if any("/" not in n and n.endswith(".safetensors") for n in names):
+            return
+        pickled = sorted(n for n in names if "/" not in n and n.lower().endswith(PICKLE_EXTS))
+        if pickles and pickled:  # check: the pickles are the weights; scanned by range reads, never loaded
             return
         if any(n.lower().endswith(".gguf") for n in names):  # a GGUF repo: sources/hub_gguf.py reads it
             return
