@@ -331,10 +331,12 @@ class HubSource(Source):
         cached = try_to_load_from_cache(self.repo_id, path, cache_dir=self.env.cache_dir, revision=self.revision)
         if isinstance(cached, str):
             data = read_bounded(cached, f"{self.repo_id}/{path}", cap=cap_for(path))
-        elif path.endswith(".safetensors.index.json") and size:
-            # the index (megabytes for a large model): one GET of its listed size, no HEAD; kept in the
-            # huggingface_hub cache like hf_hub_download would
-            data = self._range(self._url(path), path, 0, size, size)
+        elif size:
+            # one GET of the listed size (hf_hub_download sends a HEAD first), kept in the huggingface_hub cache
+            # the way hf_hub_download keeps it
+            from .hub_ranges import get_range
+
+            data = get_range(self, self._url(path), path, 0, size, size, whole=True)
             self._cache_small_file(path, data)
         else:
             last: BaseException | None = None

@@ -167,16 +167,19 @@ class HeaderJob:
                     deadline.check(f"waiting for the header of {path}")
 
 
-def get_range(src, url: str, path: str, start: int, end: int, size: int | None) -> bytes:
+def get_range(src, url: str, path: str, start: int, end: int, size: int | None, whole: bool = False) -> bytes:
     """Bytes [start, end) of a file: one ranged GET (retried), read only as far as needed even when the server
-    ignores Range and sends the whole file. ``src``: the HubSource (session headers, stats, deadline, notes)."""
+    ignores Range and sends the whole file. ``src``: the HubSource (session headers, stats, deadline, notes).
+    ``whole``: the whole file of the listed ``size`` by a plain GET (no Range); a longer body is refused."""
     from huggingface_hub import get_session
     from huggingface_hub.utils import hf_raise_for_status
 
     from .hub import MAX_TRIES, RETRY_STATUS, _backoff, _short, _transient_types
 
     need = end - start
-    headers = {**src._headers(), "Range": f"bytes={start}-{end - 1}", "Accept-Encoding": "identity"}
+    headers = {**src._headers(), "Accept-Encoding": "identity"}
+    if not whole:
+        headers["Range"] = f"bytes={start}-{end - 1}"
     last = ""
     for attempt in range(MAX_TRIES):
         with src._lock:
@@ -202,6 +205,8 @@ def get_range(src, url: str, path: str, start: int, end: int, size: int | None) 
                     if size is not None and m.group(3) != "*" and int(m.group(3)) != size:
                         raise SourceError(f"the server says the file has {m.group(3)} bytes, the repo listing "
                                           f"{size:,}", path)
+                elif r.status_code == 200 and whole:
+                    pass
                 elif r.status_code == 200:
                     skip = start  # the whole file from byte 0: read to `end`, then hang up
                     if attempt == 0 and start == 0:
@@ -221,6 +226,8 @@ def get_range(src, url: str, path: str, start: int, end: int, size: int | None) 
                     src.deadline.check(f"{path}: {len(buf):,} of {want:,} bytes")  # a trickling server
                 with src._lock:
                     src.stats.bytes += got
+                if whole and len(buf) > want:
+                    raise SourceError(f"the server sent more than the {size:,} bytes the repo listing gives", path)
                 if len(buf) >= want:
                     return bytes(buf[skip:want])
                 avail = (size - start) if size is not None else None
