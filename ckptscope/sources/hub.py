@@ -596,13 +596,12 @@ class HubSource(Source):
             self.indicator.pause(True)
             progress.start()
         raw: dict[str, bytes] = {}
-        out = []
         try:
-            for p in paths:  # each header parsed as it arrives, while the later ones download
+            for p in paths:  # downloads first: parsing (CPU, under the GIL) would hold up the waiting threads
                 raw[p] = job.result(p, self.deadline)
-                out.append(parse_header(raw[p], p, self._files.get(p), strict=strict))
                 if progress is not None:
                     progress.advance(task)
+            out = [parse_header(raw[p], p, self._files.get(p), strict=strict) for p in paths]
         except BaseException:
             job.stop()
             raise
