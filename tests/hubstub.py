@@ -250,6 +250,9 @@ class Faults:
     trickle: float = 0.0  #: seconds between 1-byte writes of every body (a server that answers, slowly)
     retry_after: str = "0"  #: the Retry-After header sent with a 429 from ``statuses``
     list_page_size: int = 1000  #: models per page of the /api/models listing (the Hub's page is 1000)
+    short_range: dict[str, int] = field(default_factory=dict)  #: path suffix -> send at most N bytes of every
+    #: ranged answer, with a matching Content-Length and a Content-Range that still claims the range asked (always)
+    range_total: int | None = None  #: the file size claimed in every Content-Range (a server that lies about it)
 
 
 class HubStub:
@@ -265,6 +268,9 @@ class HubStub:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.halt = threading.Event()  #: set by stop(): silent handlers return
+        #: the listen backlog: a real Hub accepts bursts of connections; socketserver's default of 5 makes a burst
+        #: of parallel clients wait for a SYN retransmission (a one-second stall that is the stand-in's, not the Hub's)
+        self.backlog = 128
 
     def add(self, repo: StubRepo) -> StubRepo:
         self.repos[repo.repo_id] = repo
@@ -277,7 +283,10 @@ class HubStub:
         class Handler(_Handler):
             hub = stub
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = stub.backlog
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._server.handle_error = lambda request, client_address: None  # clients hanging up early are normal
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -582,7 +591,11 @@ class _Handler(BaseHTTPRequestHandler):
                 start, end = start + 8, end + 8
                 end = min(end, f.size)
             status = 206
-            hdrs["Content-Range"] = f"bytes {start}-{end - 1}/{f.size}"
+            total = f.size if self.hub.faults.range_total is None else self.hub.faults.range_total
+            hdrs["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
+            short = next((n for sfx, n in self.hub.faults.short_range.items() if fn.endswith(sfx)), None)
+            if short is not None:
+                end = min(end, start + short)
         if head:
             return self._send(status, b"", hdrs, head=True, content_length=end - start)
         drop = self.hub.pop_drop(fn)

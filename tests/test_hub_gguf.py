@@ -122,3 +122,44 @@ def test_estimate_compare_with_a_repo_tag(run_cli, hub, material, tmp_path):
     assert code == 0, err
     c = json.loads(out)["quantization"]["schemes"]["Q4_1"]["compare"]
     assert c["exact"] and c["parameters"]["file"] == G.SMOL_PARAMS
+
+
+def test_offline_after_one_online_read_of_a_tag(run_cli, hub, material, monkeypatch):
+    """``inspect ORG/NAME:TAG`` once online keeps that GGUF header in ckptscope's cache; ``--offline`` (and an
+    unreachable Hub) then read it from there, say so, and make no request; a quantization never read online is
+    refused naming what is cached."""
+    from test_hub import _dead_endpoint
+
+    code, out, err = run_cli("inspect", f"{REPO}:Q4_K_M", "--json")
+    assert code == 0, err
+    online = json.loads(out)
+    monkeypatch.setenv("HF_ENDPOINT", _dead_endpoint())
+    hub.reset_log()
+    for extra in (["--offline"], []):
+        code, out, err = run_cli("inspect", f"{REPO}:Q4_K_M", "--json", *extra)
+        assert code == 0, err
+        d = json.loads(out)
+        assert d["source"]["kind"] == "hub-cache"
+        assert d["source"]["revision"] == online["source"]["revision"] == hub.repos[REPO].sha
+        assert d["parameters"] == online["parameters"] and d["parameters"]["total"] == material["q4km_params"]
+        assert d["gguf"]["file_type"] == "Q4_K_M"
+        assert any("ckptscope's cache" in n for n in d["notes"])
+    code, out, err = run_cli("inspect", f"{REPO}:Q4_K_M", "--offline")
+    assert code == 0 and "cache" in out
+    assert hub.requests == 0
+    code, out, err = run_cli("inspect", f"{REPO}:Q4_1", "--offline")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Q4_1" in err and "Q4_K_M" in err
+
+
+def test_offline_cache_holds_every_quantization_read(run_cli, hub, material, monkeypatch):
+    """Two quantizations read online one after the other: both are answered offline (the second read does not
+    replace the first's cache)."""
+    assert run_cli("inspect", f"{REPO}:Q4_K_M")[0] == 0
+    assert run_cli("inspect", f"{REPO}:Q4_1")[0] == 0
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for tag, total in (("Q4_K_M", material["q4km_params"]), ("Q4_1", G.SMOL_PARAMS)):
+        code, out, err = run_cli("inspect", f"{REPO}:{tag}", "--json")
+        assert code == 0, err
+        d = json.loads(out)
+        assert d["source"]["kind"] == "hub-cache" and d["gguf"]["file_type"] == tag
+        assert d["parameters"]["total"] == total

@@ -232,7 +232,7 @@ def check(spec: str, *, select=None, ignore=None, strict: bool = False, revision
     """Open ``spec`` and run the checks, honouring the repository's own ckptscope settings."""
     from ..sources import open_source
 
-    source = open_source(spec, revision=revision, token=token, offline=offline)
+    source = open_source(spec, revision=revision, token=token, offline=offline, pickles=True)
     opts = load_options(source, CheckOptions(select=select, ignore=list(ignore or []), strict=strict,
                                              allow_globals=list(allow_globals or [])))
     return run_checks(load_for_check(source), opts)

@@ -114,7 +114,8 @@ def run(args) -> int:
         except KeyError as e:
             raise CkptError(f"--{key.replace('_', '-')}: unknown rule {e.args[0]!r} (see --list-rules)") from None
     source = open_source(args.source, revision=args.revision, token=args.token, offline=args.offline,
-                         quiet=args.quiet or not sys.stderr.isatty(), catalog=args.catalog, timeout=args.timeout)
+                         quiet=args.quiet or not sys.stderr.isatty(), catalog=args.catalog, timeout=args.timeout,
+                         pickles=True)
     opts = load_options(source, CheckOptions(select=args.select, extend_select=args.extend_select,
                                              ignore=args.ignore, strict=args.strict,
                                              allow_globals=[g for a in args.allow_global for g in _csv(a)]))

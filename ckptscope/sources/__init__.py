@@ -14,7 +14,7 @@ from .base import Source
 
 def open_source(spec: str, *, revision: str | None = None, token: str | None = None,
                 offline: bool | None = None, quiet: bool = True, catalog: bool = False,
-                timeout: float | None = None) -> Source:
+                timeout: float | None = None, pickles: bool = False) -> Source:
     path = os.path.expanduser(spec)
     if os.path.exists(path) and not (os.path.isfile(path) or os.path.isdir(path)):
         from ..limits import not_regular
@@ -42,7 +42,7 @@ def open_source(spec: str, *, revision: str | None = None, token: str | None = N
     if repo is None:
         raise SourceError("no such file or folder, and not a Hub repo id (expected ORG/NAME)", spec)
     src = HubSource.open(base, revision=revision, token=token, offline=offline, quiet=quiet, catalog=catalog,
-                         timeout=timeout)
+                         timeout=timeout, pickles=pickles)
     if selector:
         src.gguf_select = selector  # type: ignore[attr-defined]
     return src

@@ -30,15 +30,16 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import CkptError, SourceError
 from ..limits import cap_for, read_bounded
-from ..readers.safetensors import LFS_MAGIC, HeaderInfo, header_length, parse_header
+from ..readers.safetensors import HeaderInfo, parse_header
 from . import waiting
 from .base import Source
+from .hub_ranges import MAX_WORKERS  # noqa: F401 - importable from here as before
 
 DEFAULT_HOSTS = ("huggingface.co", "www.huggingface.co", "hf.co")
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 MAX_TRIES = 5
-MAX_WORKERS = 16
 PROGRESS_MIN_SHARDS = 8
+PICKLE_EXTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl")  #: pickle-based weight files ``check`` scans remotely
 TIMEOUT = float(os.environ.get("HF_HUB_DOWNLOAD_TIMEOUT") or 20)  #: per request (waiting.Deadline caps it)
 #: files read when a repo is opened, together (the loader reads them first)
 PREFETCH = ("config.json", "generation_config.json", "tokenizer_config.json")
@@ -183,9 +184,12 @@ class HubSource(Source):
         self.info = info
         self.gated = info.gated
         self._files: dict[str, int | None] = {}
+        self._blob_ids: dict[str, str] = {}  #: git blob ids of the small (non-LFS) files, from the listing
         for s in info.siblings or []:
             size = s.lfs.size if s.lfs is not None else s.size
             self._files[s.rfilename] = size
+            if s.lfs is None and s.blob_id:
+                self._blob_ids[s.rfilename] = s.blob_id
         self._text: dict[str, bytes] = {}
         self._errors: dict[str, CkptError] = {}
         self._lock = threading.Lock()
@@ -202,7 +206,10 @@ class HubSource(Source):
     # --- opening --------------------------------------------------------------------------------------------
     @classmethod
     def open(cls, spec: str, revision: str | None = None, token: str | None = None, offline: bool | None = None,
-             quiet: bool = True, catalog: bool = False, timeout: float | None = None) -> Source:
+             quiet: bool = True, catalog: bool = False, timeout: float | None = None,
+             pickles: bool = False) -> Source:
+        """``pickles``: a repo whose only weights are pickle-based files is opened (``check`` scans them by range
+        reads); otherwise it is refused here, before anything else is downloaded."""
         rs = parse_repo_spec(spec)
         if rs is None:
             raise SourceError("not a Hub repo id (expected ORG/NAME, ORG/NAME@REVISION or a huggingface.co URL)", spec)
@@ -227,14 +234,17 @@ class HubSource(Source):
         src = cls(rs.repo_id, rev, info, env, quiet=quiet, deadline=deadline, indicator=indicator)
         src.stats.requests += reqs
         src.stats.bytes += nbytes
-        src._check_weights()
+        src._check_weights(pickles)
         with indicator:
             src._prefetch()
         return src
 
-    def _check_weights(self) -> None:
+    def _check_weights(self, pickles: bool = False) -> None:
         names = list(self._files)
         if any("/" not in n and n.endswith(".safetensors") for n in names):
+            return
+        pickled = sorted(n for n in names if "/" not in n and n.lower().endswith(PICKLE_EXTS))
+        if pickles and pickled:  # check: the pickles are the weights; scanned by range reads, never loaded
             return
         if any(n.lower().endswith(".gguf") for n in names):  # a GGUF repo: sources/hub_gguf.py reads it
             return
@@ -284,7 +294,7 @@ class HubSource(Source):
         with ThreadPoolExecutor(max_workers=len(want) + 1) as ex:
             futs = {ex.submit(self._download, f): f for f in want}
             if ask_endpoint:  # every shard header and the index metadata in one request, beside the small files
-                ex.submit(self._endpoint_answer)
+                ex.submit(self._endpoint_or_index)
             for fut in as_completed(futs):
                 try:
                     fut.result()
@@ -292,6 +302,20 @@ class HubSource(Source):
                     if "gated" in e.message or "not found" in e.message.split(";")[0]:
                         raise
                     self._errors[futs[fut]] = e
+        if idx in self._text and not ask_endpoint:
+            self._start_header_job()  # the headers download while the loader reads the config and the index
+
+    def _endpoint_or_index(self) -> None:
+        """The sharded-metadata answer; where the endpoint does not serve, the index at once and the shard
+        headers after it, in the background (the loader will ask for both)."""
+        if self._endpoint_answer() is not None:
+            return
+        try:
+            self._download(self._index_name())
+        except CkptError as e:
+            self._errors[self._index_name()] = e
+            return
+        self._start_header_job()
 
     def _download(self, path: str) -> bytes:
         """A small file through the huggingface_hub cache (no request at all when it is cached)."""
@@ -307,6 +331,13 @@ class HubSource(Source):
         cached = try_to_load_from_cache(self.repo_id, path, cache_dir=self.env.cache_dir, revision=self.revision)
         if isinstance(cached, str):
             data = read_bounded(cached, f"{self.repo_id}/{path}", cap=cap_for(path))
+        elif size:
+            # one GET of the listed size (hf_hub_download sends a HEAD first), kept in the huggingface_hub cache
+            # the way hf_hub_download keeps it
+            from .hub_ranges import get_range
+
+            data = get_range(self, self._url(path), path, 0, size, size, whole=True)
+            self._cache_small_file(path, data)
         else:
             last: BaseException | None = None
             for attempt in range(MAX_TRIES):
@@ -333,6 +364,36 @@ class HubSource(Source):
             self._text[path] = data
         return data
 
+    def _cache_small_file(self, path: str, data: bytes) -> None:
+        """Put a small file read by ckptscope itself into the huggingface_hub cache, laid out as
+        hf_hub_download lays it out (blobs/<git blob id>, snapshots/<commit>/<path> linking to it), so the next
+        read of this commit needs no request. Best effort; only when the listing's blob id matches the bytes."""
+        import hashlib
+
+        blob = self._blob_ids.get(path)
+        if not blob or hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() != blob:
+            return
+        base = os.path.join(self.env.cache_dir, "models--" + self.repo_id.replace("/", "--"))
+        blob_path = os.path.join(base, "blobs", blob)
+        link = os.path.join(base, "snapshots", self.revision, *path.split("/"))
+        try:
+            os.makedirs(os.path.dirname(blob_path), exist_ok=True)
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            if not os.path.exists(blob_path):
+                tmp = f"{blob_path}.{os.getpid()}.{threading.get_ident()}.incomplete"
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, blob_path)
+            if not os.path.lexists(link):
+                try:
+                    os.symlink(os.path.relpath(blob_path, os.path.dirname(link)), link)
+                except OSError:
+                    import shutil
+
+                    shutil.copyfile(blob_path, link)
+        except OSError:
+            pass
+
     def read_file(self, path: str) -> bytes:
         if path in self._errors:
             raise self._errors[path]
@@ -346,17 +407,13 @@ class HubSource(Source):
         fresh = path not in self._text
         with self.indicator:
             data = self._download(path)
+        if path == self._index_name() and getattr(self, "_job", None) is None and not (
+                self._endpoint_eligible() and self._endpoint_answer() is not None):
+            self._start_header_job()  # the shard headers download while the caller parses the index
         if fresh and path == "tokenizer.json":
             self.notes.append(f"tokenizer.json ({len(data):,} bytes) fetched for the tokenizer check "
                               "(--no-tokenizer skips it)")
         return data
-
-    def read_range(self, path: str, start: int, end: int) -> bytes:
-        """Bytes [start, end) of a repo file by one ranged GET (the pickle scanner's range reads)."""
-        from huggingface_hub import hf_hub_url
-
-        url = hf_hub_url(self.repo_id, path, revision=self.revision, endpoint=self.env.endpoint)
-        return self._range(url, path, start, end, self._files.get(path))
 
     def _translate(self, e: BaseException, what: str | None = None) -> CkptError:
         return translate_error(e, self.repo_id, self.requested_revision, self.env, what)
@@ -377,7 +434,11 @@ class HubSource(Source):
     def read_gguf(self, paths: list[str]):
         from .hub_gguf import read_gguf_headers
 
-        return read_gguf_headers(self, paths)
+        out = read_gguf_headers(self, paths)
+        raw = getattr(self, "_gguf_raw", None) or {}
+        if paths and all(p in raw for p in paths):  # kept for --offline (a header read with holes is not)
+            self._save_gguf_cache({p: (raw[p], self._files.get(p)) for p in paths})
+        return out
 
     def gguf_raw_header(self, path: str, n: int) -> bytes:
         from .hub_gguf import raw_header
@@ -480,199 +541,93 @@ class HubSource(Source):
         self.notes.append(f"{len(paths)} shard headers read in 1 request (the Hub's sharded-metadata endpoint)")
         return out
 
-    # ranged reads
-    def _estimate(self, paths: list[str]) -> dict[str, tuple[int, int]]:
-        """Per shard: (sum of tensor-name lengths, tensor count) from the index; empty when there is none."""
-        import json
-
-        idx = self._index_name()
-        if not idx:
-            return {}
-        try:
-            wm = json.loads(self.read_file(idx)).get("weight_map") or {}
-        except (CkptError, ValueError, AttributeError):
-            return {}
-        est: dict[str, list[int]] = {}
-        for name, shard in wm.items():
-            if isinstance(shard, str):
-                e = est.setdefault(shard, [0, 0])
-                e[0] += len(json.dumps(name)) - 2
-                e[1] += 1
-        return {k: (v[0], v[1]) for k, v in est.items()}
-
-    def _single_guess(self) -> int:
-        """First-read size for a file with no index: from the layer and expert counts in config.json."""
-        import json
-
-        try:
-            cfg = json.loads(self._text.get("config.json") or b"{}")
-            cfg = cfg.get("text_config", cfg) if isinstance(cfg.get("text_config"), dict) else cfg
-            L = next((cfg[k] for k in ("num_hidden_layers", "n_layer", "num_layers", "n_layers")
-                      if isinstance(cfg.get(k), int)), 32)
-            E = next((cfg[k] for k in ("num_local_experts", "num_experts", "n_routed_experts")
-                      if isinstance(cfg.get(k), int)), 0)
-        except (ValueError, AttributeError, TypeError):
-            L, E = 32, 0
-        L, E = min(max(L, 1), 1000), min(max(E, 0), 1024)
-        return int((L * (16 + 3 * E) + 16) * 120 * 1.1) + 1024
-
-    def _ranged(self, paths: list[str], strict: bool) -> list[HeaderInfo]:
+    # ranged reads (sources/hub_ranges.py)
+    def _url(self, path: str) -> str:
         from huggingface_hub import hf_hub_url
 
-        est = self._estimate(paths)
-        per_entry = [88.0]  # bytes of JSON per tensor besides its name; calibrated on the first shard
-        meta = [64]
+        return hf_hub_url(self.repo_id, path, revision=self.revision, endpoint=self.env.endpoint)
 
-        def guess(p: str) -> int:
-            size = self._files.get(p) or 0
-            if p in est:
-                names, count = est[p]
-                g = 8 + meta[0] + names + per_entry[0] * count
-                g = int(g * 1.02) + 24  # measured: no second reads, 2-8% over on real-shaped repos
-            else:
-                g = self._single_guess()
-            return max(64, min(g, size)) if size else max(64, g)
+    def _sizer(self):
+        from .hub_ranges import Sizer, estimate_from_index
 
-        def fetch(p: str) -> tuple[HeaderInfo, bytes]:
-            url = hf_hub_url(self.repo_id, p, revision=self.revision, endpoint=self.env.endpoint)
-            size = self._files.get(p)
-            first = self._range(url, p, 0, guess(p), size)
-            if first.startswith(LFS_MAGIC):
-                raise SourceError("is a git-LFS pointer file, not tensor data (the weights were never uploaded)", p)
-            n = header_length(first[:8], p, size)
-            data = first
-            if 8 + n > len(first):
-                data = first + self._range(url, p, len(first), 8 + n, size)
-            with self._lock:
-                self.header_bytes += 8 + n
-            return data[: 8 + n]
-
-        # Workers only download; headers are parsed here, after the downloads, so parsing (CPU, under the GIL)
-        # never holds up the threads waiting on the network.
-        raw: dict[str, bytes] = {}
-        # first shard alone: learn the JSON bytes per tensor of this repo's headers
-        raw[paths[0]] = fetch(paths[0])
-        h0 = parse_header(raw[paths[0]], paths[0], self._files.get(paths[0]), strict=strict)
-        if paths[0] in est and h0.tensors:
-            names, count = est[paths[0]]
-            import json
-
-            mlen = len(json.dumps({"__metadata__": h0.metadata}, separators=(",", ":"))) if h0.metadata else 0
-            per_entry[0] = max(40.0, (h0.header_len - names - mlen) / max(1, count))
-            meta[0] = mlen + 16
-        rest = paths[1:]
-        if rest:
-            progress = None
-            if not self.quiet and len(paths) >= PROGRESS_MIN_SHARDS and sys.stderr.isatty():
-                from rich.console import Console
-                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-                progress = Progress(TextColumn("reading headers"), BarColumn(), MofNCompleteColumn(),
-                                    TimeElapsedColumn(), console=Console(stderr=True), transient=True)
-                task = progress.add_task("headers", total=len(paths), completed=1)
-                self.indicator.pause(True)
-                progress.start()
+        idx = self._index_name()
+        est = {}
+        if idx and idx in self._text:
+            est = estimate_from_index(self._text[idx])
+        elif idx:
             try:
-                with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(rest))) as ex:
-                    futs = {ex.submit(fetch, p): p for p in rest}
-                    try:
-                        for fut in as_completed(futs):
-                            raw[futs[fut]] = fut.result()
-                            if progress is not None:
-                                progress.advance(task)
-                    except BaseException:
-                        for f in futs:
-                            f.cancel()
-                        raise
-            finally:
+                est = estimate_from_index(self.read_file(idx))
+            except CkptError:
+                est = {}
+        return Sizer(est, self._files, self._text.get("config.json"))
+
+    def _start_header_job(self) -> None:
+        """Start downloading the shard headers the index names, in the background, as soon as the index is known
+        (the loader parses the index meanwhile, then asks for exactly those headers)."""
+        from .hub_ranges import HeaderJob, estimate_from_index
+
+        idx = self._index_name()
+        if getattr(self, "_job", None) is not None or idx not in self._text:
+            return
+        est = estimate_from_index(self._text[idx])
+        shards = sorted(p for p in est if p in self._files and "/" not in p)
+        if not shards:
+            return
+        from .hub_ranges import Sizer
+
+        self._job = HeaderJob(self, shards, Sizer(est, self._files, self._text.get("config.json")))
+
+    def _ranged(self, paths: list[str], strict: bool) -> list[HeaderInfo]:
+        from .hub_ranges import HeaderJob
+
+        job = getattr(self, "_job", None)
+        if job is None or not job.covers(paths):
+            if job is not None:
+                job.stop()
+            job = self._job = HeaderJob(self, paths, self._sizer())
+        progress = None
+        if not self.quiet and len(paths) >= PROGRESS_MIN_SHARDS and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            progress = Progress(TextColumn("reading headers"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            task = progress.add_task("headers", total=len(paths))
+            self.indicator.pause(True)
+            progress.start()
+        raw: dict[str, bytes] = {}
+        try:
+            for p in paths:  # downloads first: parsing (CPU, under the GIL) would hold up the waiting threads
+                raw[p] = job.result(p, self.deadline)
                 if progress is not None:
-                    progress.stop()
-                    self.indicator.pause(False)
+                    progress.advance(task)
+            out = [parse_header(raw[p], p, self._files.get(p), strict=strict) for p in paths]
+        except BaseException:
+            job.stop()
+            raise
+        finally:
+            if progress is not None:
+                progress.stop()
+                self.indicator.pause(False)
         self.header_method = "ranged"
         self.notes.append(f"{len(paths)} safetensors header{'s' * (len(paths) > 1)} read with ranged requests "
                           f"({self.stats.requests} requests, {self.stats.bytes:,} bytes in all)")
         self._raw_headers = {p: b[8:] for p, b in raw.items()}
-        return [h0] + [parse_header(raw[p], p, self._files.get(p), strict=strict) for p in paths[1:]]
+        return out
 
     def _range(self, url: str, path: str, start: int, end: int, size: int | None) -> bytes:
-        """Bytes [start, end) of a file: one ranged GET (retried), read only as far as needed even when the
-        server ignores Range and sends the whole file."""
-        from huggingface_hub import get_session
-        from huggingface_hub.utils import hf_raise_for_status
+        """Bytes [start, end) of a file by one ranged GET (sources/hub_ranges.get_range)."""
+        from .hub_ranges import get_range
 
-        need = end - start
-        headers = {**self._headers(), "Range": f"bytes={start}-{end - 1}", "Accept-Encoding": "identity"}
-        last = ""
-        for attempt in range(MAX_TRIES):
-            with self._lock:
-                self.stats.requests += 1
-            got = 0
-            try:
-                with get_session().stream("GET", url, headers=headers, timeout=self.deadline.timeout()) as r:
-                    if r.status_code in RETRY_STATUS and attempt < MAX_TRIES - 1:
-                        hint = r.headers.get("Retry-After")
-                        r.close()
-                        _backoff(attempt, float(hint) if hint and hint.isdigit() else None, self.deadline,
-                                 self.indicator, f"{path} (HTTP {r.status_code})")
-                        continue
-                    if r.status_code >= 400:
-                        r.read()
-                        hf_raise_for_status(r)
-                    skip = 0
-                    if r.status_code == 206:
-                        m = re.match(r"bytes (\d+)-(\d+)/(\d+|\*)", r.headers.get("Content-Range", ""))
-                        if m is None or int(m.group(1)) != start:
-                            raise SourceError(f"the server answered bytes {r.headers.get('Content-Range')!r} to a "
-                                              f"request for bytes={start}-{end - 1} (lying range response)", path)
-                        if size is not None and m.group(3) != "*" and int(m.group(3)) != size:
-                            raise SourceError(f"the server says the file has {m.group(3)} bytes, the repo listing "
-                                              f"{size:,}", path)
-                    elif r.status_code == 200:
-                        skip = start  # the whole file from byte 0: read to `end`, then hang up
-                        if attempt == 0 and start == 0:
-                            with self._lock:
-                                if not any("ignored the Range" in n for n in self.notes):
-                                    self.notes.append("the server ignored the Range header (sent whole files); "
-                                                      "ckptscope read only the header bytes and closed each stream")
-                    else:
-                        raise SourceError(f"unexpected HTTP {r.status_code} for a ranged read", path)
-                    buf = bytearray()
-                    want = skip + need
-                    for chunk in r.iter_bytes():
-                        got += len(chunk)
-                        buf += chunk
-                        if len(buf) >= want:
-                            break
-                        self.deadline.check(f"{path}: {len(buf):,} of {want:,} bytes")  # a trickling server
-                    with self._lock:
-                        self.stats.bytes += got
-                    if len(buf) >= want:
-                        return bytes(buf[skip:want])
-                    avail = (size - start) if size is not None else None
-                    if avail is not None and len(buf) - skip >= avail:
-                        return bytes(buf[skip:])  # the file really ends here; the parser will say so
-                    last = f"truncated range response: {len(buf) - skip:,} of {need:,} bytes"
-            except _transient_types() as e:
-                with self._lock:
-                    self.stats.bytes += got
-                last = f"connection failed while reading the header ({_short(e)})"
-            except CkptError:
-                raise
-            except Exception as e:  # noqa: BLE001 - HTTP errors from hf_raise_for_status
-                raise self._translate(e, path) from None
-            if attempt < MAX_TRIES - 1:
-                _backoff(attempt, None, self.deadline, self.indicator, f"{path} ({last})")
-        raise SourceError(f"{last} after {MAX_TRIES} tries", path)
+        return get_range(self, url, path, start, end, size)
 
     def read_range(self, path: str, start: int, end: int) -> bytes:
-        """Bytes [start, end) of a repo file (one ranged GET; ONNX models are walked this way)."""
-        from huggingface_hub import hf_hub_url
-
-        url = hf_hub_url(self.repo_id, path, revision=self.revision, endpoint=self.env.endpoint)
-        return self._range(url, path, start, end, self._files.get(path))
+        """Bytes [start, end) of a repo file (one ranged GET; ONNX models and pickles are walked this way)."""
+        return self._range(self._url(path), path, start, end, self._files.get(path))
 
     # --- cache ------------------------------------------------------------------------------------------------
-    def _save_header_cache(self, headers: list[HeaderInfo]) -> None:
+    def _save_header_cache(self, headers: list[HeaderInfo], gguf: dict | None = None,
+                           name: str | None = None) -> None:
         """Keep what was read (headers, file list, small files) for --offline later. Best effort."""
         from . import snapshot
 
@@ -683,15 +638,23 @@ class HubSource(Source):
             snap = snapshot.build(source={"kind": "hub", "name": self.repo_id, "revision": self.revision,
                                           "endpoint": self.env.endpoint},
                                   files=self._files, text_files=texts, headers=headers, tokenizer=None,
-                                  raw_headers=getattr(self, "_raw_headers", None),
+                                  raw_headers=getattr(self, "_raw_headers", None), gguf_headers=gguf,
                                   provenance={"kind": "read", "note": f"headers read from {self.env.endpoint}"})
-            snapshot.write(snap, os.path.join(d, f"{self.revision}.ckpt.gz"), level=1, pretty=False)
+            snapshot.write(snap, os.path.join(d, name or f"{self.revision}.ckpt.gz"), level=1, pretty=False)
             ref = self.requested_revision or "main"
             if ref != self.revision and "/" not in ref and ".." not in ref:
                 with open(os.path.join(d, "refs", ref), "w") as f:
                     f.write(self.revision)
         except (OSError, CkptError):
             pass
+
+    def _save_gguf_cache(self, gguf: dict) -> None:
+        """One cache file per GGUF model read (its parts' headers verbatim): a repo's quantizations are read one
+        at a time or together, and none rewrites another's (``gguf_cache_files`` merges them back)."""
+        import hashlib
+
+        key = hashlib.sha1("\n".join(sorted(gguf)).encode()).hexdigest()[:16]
+        self._save_header_cache([], gguf=gguf, name=f"{self.revision}.gguf-{key}.ckpt.gz")
 
     def describe(self) -> dict:
         d = super().describe()
@@ -815,8 +778,10 @@ def open_offline(repo_id: str, rev: str | None, env: HubEnv, why: str, *, quiet:
             src.notes.append(f"{why}: read from the Hugging Face cache ({snap_dir})")
             return src
         path = os.path.join(env.ckpt_cache, repo_id.replace("/", "--"), f"{sha}.ckpt.gz")
-        if os.path.isfile(path):
-            return CachedHubSource(path, repo_id, env, why)
+        ggufs = gguf_cache_files(env, repo_id, sha)
+        if os.path.isfile(path) or ggufs:
+            return CachedHubSource(path if os.path.isfile(path) else ggufs[0], repo_id, env, why,
+                                   gguf_parts=[g for g in ggufs if g != path])
     from . import catalog
 
     entry = catalog.find(repo_id)
@@ -868,6 +833,17 @@ def _cached_commit(repo_id: str, rev: str | None, env: HubEnv) -> str | None:
     return None
 
 
+def gguf_cache_files(env: HubEnv, repo_id: str, sha: str) -> list[str]:
+    """ckptscope's cached GGUF headers of ``repo_id`` at commit ``sha`` (one file per model read), oldest first."""
+    d = os.path.join(env.ckpt_cache, repo_id.replace("/", "--"))
+    try:
+        names = [n for n in os.listdir(d) if n.startswith(f"{sha}.gguf-") and n.endswith(".ckpt.gz")]
+    except OSError:
+        return []
+    paths = [os.path.join(d, n) for n in names]
+    return sorted(paths, key=lambda p: (os.path.getmtime(p), p))
+
+
 def _has_weights(folder: str) -> bool:
     import json
 
@@ -890,8 +866,20 @@ class CachedHubSource(SnapshotSource):
 
     kind = "hub-cache"
 
-    def __init__(self, path: str, repo_id: str, env: HubEnv, why: str) -> None:
-        super().__init__(path)
+    def __init__(self, path: str, repo_id: str, env: HubEnv, why: str, gguf_parts: list[str] | None = None) -> None:
+        from .snapshot import load
+
+        snap = load(path)
+        for part in gguf_parts or []:  # the GGUF models cached one by one: their headers joined to this one
+            try:
+                more = load(part)
+            except SourceError:
+                continue
+            if more.get("source", {}).get("revision") == snap.get("source", {}).get("revision"):
+                g = more.get("gguf_headers")
+                if isinstance(g, dict):
+                    snap.setdefault("gguf_headers", {}).update(g)
+        super().__init__(path, snap)
         self.repo_id = repo_id
         self.env = env
         self.display = repo_id
