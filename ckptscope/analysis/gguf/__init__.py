@@ -104,7 +104,8 @@ def estimate_gguf(tensors, config, ftype: str = "Q4_K_M", rules: str = "legacy",
     if mla_layout is None:
         mla_layout = "kv_b" if rules == "legacy" else "split"
     if layout is None:
-        layout = map_tensors(tensors, config, mla_layout=mla_layout)
+        n_vocab = getattr(tokenizer, "id_count", 0) if tokenizer is not None else 0
+        layout = map_tensors(tensors, config, mla_layout=mla_layout, n_vocab=n_vocab if n_vocab > 0 else None)
     if layout.mla_layout:
         assumptions.append("DeepSeek MLA: " + ("attn_kv_b kept whole (converted before 2025-04-15)"
                                                if layout.mla_layout == "kv_b" else
