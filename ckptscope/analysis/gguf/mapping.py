@@ -49,6 +49,8 @@ _MAMBA2 = {"mamba2", "falcon-h1", "granitehybrid", "nemotron_h", "nemotron_h_moe
 # Hybrids whose converter writes head_count_kv per layer, 0 for recurrent (and MLP-only) layers; llama.cpp's
 # n_gqa() then reads layer 0 (0 when layer 0 has no attention)
 _PER_LAYER_KV = {"jamba", "granitehybrid", "nemotron_h", "nemotron_h_moe"}
+# GGUF names written without a .weight suffix: gguf-py maps Falcon-H1's "pre_ff_layernorm.weight" as a whole key
+_NO_SUFFIX = {("falcon-h1", "ffn_norm"), ("*", "ssm_a"), ("*", "ssm_d")}
 # Architectures that keep their NextN/MTP layers (counted in block_count); every other converter drops them
 _KEEPS_MTP = {"glm4moe"}
 
@@ -256,6 +258,35 @@ def _num(config: ModelConfig, *keys: str) -> int:
     return 0
 
 
+def _with_class_defaults(config: ModelConfig) -> ModelConfig:
+    """config.json plus transformers' class defaults for the fields it leaves out (Gemma 3's config.json names no
+    head counts), as the architecture rules use them; unchanged when there are no rules or nothing is missing."""
+    if config.num_attention_heads and config.hidden_size and config.num_hidden_layers:
+        return config
+    try:
+        from ..arch import family_name, with_defaults
+        from ..arch.families import module_for
+
+        fam = module_for(family_name(config))
+        return with_defaults(config, getattr(fam, "DEFAULTS", None) or {}) if fam is not None else config
+    except (ImportError, TypeError, ValueError):  # pragma: no cover - defaults are best effort
+        return config
+
+
+def _n_layer_fallback(config: ModelConfig, tensors) -> int:
+    """Layers when config.json has no num_hidden_layers (Nemotron-H: one entry per layer in its block-type list)."""
+    for k in ("layers_block_type", "hybrid_override_pattern", "layer_types"):
+        v = config.get(k)
+        if isinstance(v, (list, str)) and v:
+            return len(v)
+    top = -1
+    for t in tensors:
+        m = _LAYER.match(_PREFIX.sub("", t.name.replace("language_model.", "")))
+        if m:
+            top = max(top, int(m.group(1)))
+    return top + 1
+
+
 def _n_expert(config: ModelConfig, arch: str) -> int:
     if arch == "dbrx":
         ffn = config.get("ffn_config") or {}
@@ -269,10 +300,11 @@ def map_tensors(tensors, config: ModelConfig, *, mla_layout: str = "split", n_vo
     ``n_vocab``: the tokenizer's real vocabulary size, where known (Gemma 3's converter cuts ``token_embd`` to it).
     """
     arch = gguf_arch(config)
+    config = _with_class_defaults(config)
     declared = _declared(arch)
     fam = {k: _pick(v, declared) for k, v in LAYER_MAP.items()}
     fam.update(FAMILY.get(arch, {}))
-    n_layer = config.num_hidden_layers or 0
+    n_layer = config.num_hidden_layers or _n_layer_fallback(config, tensors)
     n_head = config.num_attention_heads or 0
     n_kv = config.num_key_value_heads or n_head
     n_exp = _n_expert(config, arch)
@@ -392,7 +424,8 @@ def map_tensors(tensors, config: ModelConfig, *, mla_layout: str = "split", n_vo
         ne = tuple(reversed(shape))
         if arch == "gpt2" and g in ("attn_qkv", "attn_output", "ffn_up", "ffn_down") and suffix == "weight":
             ne = tuple(shape)  # Conv1D (in, out), transposed by the converter
-        gname = f"blk.{layer}.{g}" + ("" if g in ("ssm_a", "ssm_d") else f".{suffix}")
+        bare = ("*", g) in _NO_SUFFIX or ((arch, g) in _NO_SUFFIX and suffix == "weight")
+        gname = f"blk.{layer}.{g}" + ("" if bare else f".{suffix}")
         ne = _ssm_shape(arch, g, ne, config)
         add(gname, ne, comp, layer, name)
 
