@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .container import ALIGNMENT, ContainerSize, arch_kvs, container_size, general_kvs, pad, tokenizer_kvs
 from .container import KV
-from .mapping import GGUFLayout, map_tensors
+from .mapping import GGUFLayout, _with_class_defaults, map_tensors
 from .recipe import RULES, choose_types
 from .types import FTYPES, TYPES, ftype_id, nbytes, normalize_ftype
 
@@ -111,6 +111,7 @@ def estimate_gguf(tensors, config, ftype: str = "Q4_K_M", rules: str = "legacy",
                                                if layout.mla_layout == "kv_b" else
                                                "kv_b split into attn_k_b/attn_v_b (converted since 2025-04-15)"))
     assumptions += layout.notes
+    config = _with_class_defaults(config)  # Gemma 3's config.json leaves vocab and head counts to the class
     res = choose_types(layout, ft, rules=rules, imatrix=imatrix, pure=pure, output_type=output_type,
                        token_embd_type=token_embd_type)
     assumptions += res.notes
