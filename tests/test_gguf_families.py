@@ -171,3 +171,40 @@ def _prod(shape):
     for d in shape:
         p *= d
     return p
+
+
+def test_converter_skips_tied_heads_and_cohere2_biases():
+    """HunYuan*Model.modify_tensors skips lm_head.weight when the config ties it; Cohere2Model skips every .bias
+    (llama.cpp's runtime has none; they are all zero). Checked on the reference inventories plus the extra tensor."""
+    inv = _inventory("transformers__hunyuan_v1_dense")
+    raw = json.loads((CONFIGS / "transformers__hunyuan_v1_dense" / "config.json").read_text())
+    raw["tie_word_embeddings"] = True
+    from ckptscope.readers.config import from_dict
+
+    emb = next(t for t in inv if t.name == "model.embed_tokens.weight")
+    extra = [SimpleNamespace(name="lm_head.weight", shape=emb.shape, dtype=emb.dtype)]
+    lay = map_tensors([t for t in inv if t.name != "lm_head.weight"] + extra, from_dict(raw))
+    assert "output.weight" not in {t.name for t in lay.tensors} and sum(lay.dropped.values()) == 1
+    inv = _inventory("transformers__cohere2")
+    bias = [SimpleNamespace(name="model.layers.0.self_attn.q_proj.bias", shape=(8192,), dtype="BF16")]
+    lay = map_tensors(inv + bias, _config("transformers__cohere2"))
+    assert "blk.0.attn_q.bias" not in {t.name for t in lay.tensors} and sum(lay.dropped.values()) == 1
+
+
+def test_minicpm_names():
+    """MiniCPM (Llama naming, tied head; no real config in the fixtures): the architecture rules' inventory for a
+    small MiniCPM config maps to names gguf-py's TensorNameMap gives for arch minicpm. Dimensions are arbitrary:
+    this checks names only."""
+    from ckptscope.analysis.arch import predict_inventory
+    from ckptscope.readers.config import from_dict
+
+    cfg = from_dict({"architectures": ["MiniCPMForCausalLM"], "model_type": "minicpm", "hidden_size": 256,
+                     "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
+                     "num_key_value_heads": 4, "vocab_size": 1024, "tie_word_embeddings": True})
+    inv = predict_inventory(cfg)
+    if inv is None:
+        pytest.skip("no architecture rules for minicpm")
+    lay = map_tensors(inv, cfg)
+    assert lay.arch == "minicpm" and not lay.dropped
+    assert {t.name for t in lay.tensors} == _expected_names(inv, cfg, "minicpm")
+    assert not {_base(t.name) for t in lay.tensors} - _declared("minicpm")

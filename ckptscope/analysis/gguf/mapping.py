@@ -51,6 +51,10 @@ _MAMBA2 = {"mamba2", "falcon-h1", "granitehybrid", "nemotron_h", "nemotron_h_moe
 _PER_LAYER_KV = {"jamba", "granitehybrid", "nemotron_h", "nemotron_h_moe"}
 # GGUF names written without a .weight suffix: gguf-py maps Falcon-H1's "pre_ff_layernorm.weight" as a whole key
 _NO_SUFFIX = {("falcon-h1", "ffn_norm"), ("*", "ssm_a"), ("*", "ssm_d")}
+# Converters that skip a stored lm_head when the config says it is tied (DeepseekV2Model, HunYuan*Model; MambaModel
+# omits output.weight when it equals token_embd) and those that skip every bias (Cohere2Model: they are all zero)
+_DROP_TIED_HEAD = {"deepseek2", "hunyuan-moe", "hunyuan-dense", "mamba"}
+_DROP_BIASES = {"cohere2"}
 # Architectures that keep their NextN/MTP layers (counted in block_count); every other converter drops them
 _KEEPS_MTP = {"glm4moe"}
 
@@ -324,7 +328,7 @@ def map_tensors(tensors, config: ModelConfig, *, mla_layout: str = "split", n_vo
         if mla_layout == "split":
             out.n_head_kv = 1
     names = {t.name for t in tensors}
-    tied_ds = is_ds and bool(config.tie_word_embeddings)
+    tied_ds = arch in _DROP_TIED_HEAD and bool(config.tie_word_embeddings)
     experts: dict[tuple[int, str, str], dict[int, tuple]] = {}
     by_name: dict[str, GGUFTensor] = {}
 
@@ -355,6 +359,9 @@ def map_tensors(tensors, config: ModelConfig, *, mla_layout: str = "split", n_vo
             drop("vision/audio tower (written to a separate mmproj GGUF)", t)
             continue
         rest = _PREFIX.sub("", name.replace("language_model.", "") if "language_model." in name else name)
+        if arch in _DROP_BIASES and name.endswith(".bias"):
+            drop(f"{arch}: bias tensors (all zero; the converter skips them)", t)
+            continue
         if rest.startswith(("mtp.", "mtp_")) or rest.startswith(("mtp_block.", "mtp_emb_norm", "mtp_hidden_norm",
                                                                   "mtp_linear_proj")):
             drop("MTP / next-token layers (the converter skips them)", t)
