@@ -358,3 +358,22 @@ def test_config_from_a_gguf_keeps_its_arch():
     assert map_tensors([], cfg).arch == "nemotron_h_moe"
     cfg2 = dataclasses.replace(cfg)
     assert map_tensors([], cfg2).arch == "nemotron_h_moe"
+
+
+NANO = FIXTURES / "gguf" / "configs" / "nvidia__NVIDIA-Nemotron-3-Nano-30B-A3B"
+
+
+@pytest.mark.parametrize("ftype", ["Q4_0", "Q8_0", "Q2_K", "Q3_K_S", "Q3_K_M"])
+def test_nemotron3_nano_matches_llamacpp_golden_listing(ftype):
+    """NVIDIA-Nemotron-3-Nano-30B-A3B (real config.json; transformers' own meta build of it, fixtures/gguf/configs):
+    nemotron_h_moe with Mamba-2 (ssm_*), MoE (up/down experts + shared expert) and attention layers by
+    hybrid_override_pattern. n_embd 2688 is not a multiple of 256, so K-quants fall back (Q2_K/Q3_K -> Q4_0,
+    Q4_K -> Q5_0, Q5_K -> Q5_1); layer 0 is a Mamba layer, so n_gqa is 0 (schema header: n_head_kv=0) and Q2_K's
+    attn_v is Q3_K -> Q4_0. Exact match, HEAD rules."""
+    default, want = _schema("nemotron-nano-3-30b-a3b.schema")[ftype]
+    d = json.loads(gzip.decompress((NANO / "oracle.json.gz").read_bytes()))
+    inv = [SimpleNamespace(name=n, shape=tuple(s), dtype=dt) for n, s, dt in d["tensors"]]
+    cfg = parse_config((NANO / "config.json").read_bytes())
+    e = estimate_gguf(inv, cfg, ftype, rules="head")
+    assert e.arch == "nemotron_h_moe"
+    assert _deviations(e, default) == want
