@@ -109,6 +109,6 @@ def test_every_config_predicts(d):
         e = estimate_gguf(inv, cfg, ft)
         sizes[ft] = e.total_bytes
         assert not any("not mapped" in r for r in e.dropped), e.dropped
-        assert 4.4 < e.bpw < 9.0
+        assert 4.2 < e.bpw < 9.0  # gpt-oss keeps its MXFP4 experts (4.25 bpw): tests/test_gguf_published.py
         assert not any("no fallback" in a for a in e.assumptions)
     assert sizes["Q8_0"] > sizes["Q4_K_M"] > sizes["Q4_0"]

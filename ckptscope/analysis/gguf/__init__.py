@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .container import ALIGNMENT, ContainerSize, arch_kvs, container_size, general_kvs, pad, tokenizer_kvs
 from .container import KV
-from .mapping import GGUFLayout, map_tensors
+from .mapping import GGUFLayout, _with_class_defaults, map_tensors
 from .recipe import RULES, choose_types
 from .types import FTYPES, TYPES, ftype_id, nbytes, normalize_ftype
 
@@ -104,12 +104,14 @@ def estimate_gguf(tensors, config, ftype: str = "Q4_K_M", rules: str = "legacy",
     if mla_layout is None:
         mla_layout = "kv_b" if rules == "legacy" else "split"
     if layout is None:
-        layout = map_tensors(tensors, config, mla_layout=mla_layout)
+        n_vocab = getattr(tokenizer, "id_count", 0) if tokenizer is not None else 0
+        layout = map_tensors(tensors, config, mla_layout=mla_layout, n_vocab=n_vocab if n_vocab > 0 else None)
     if layout.mla_layout:
         assumptions.append("DeepSeek MLA: " + ("attn_kv_b kept whole (converted before 2025-04-15)"
                                                if layout.mla_layout == "kv_b" else
                                                "kv_b split into attn_k_b/attn_v_b (converted since 2025-04-15)"))
     assumptions += layout.notes
+    config = _with_class_defaults(config)  # Gemma 3's config.json leaves vocab and head counts to the class
     res = choose_types(layout, ft, rules=rules, imatrix=imatrix, pure=pure, output_type=output_type,
                        token_embd_type=token_embd_type)
     assumptions += res.notes

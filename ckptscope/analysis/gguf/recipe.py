@@ -104,6 +104,8 @@ def choose_types(layout: GGUFLayout, ftype: str, *, rules: str = "legacy", imatr
     arch = layout.arch
     n_expert = layout.n_expert or 0
     n_gqa = layout.n_head // layout.n_head_kv if layout.n_head and layout.n_head_kv else 1
+    if layout.n_gqa is not None:
+        n_gqa = layout.n_gqa  # per-layer head_count_kv: llama.cpp's n_gqa() reads layer 0
     big = is_70b(arch, layout.n_layer, layout.n_head, layout.n_head_kv)
     falcon = arch == "falcon"
     has_output = any(t.name == "output.weight" for t in layout.tensors)
@@ -268,9 +270,16 @@ def choose_types(layout: GGUFLayout, ftype: str, *, rules: str = "legacy", imatr
 
     quantizing = TYPES[dflt].quantized
     fb_table = FALLBACK_HEAD if rules == "head" else FALLBACK_LEGACY
+    kept_quantized = 0
     for t in tensors:
         if not allows_quantization(t.name, t.n_dims, rules, leave_output):
             res.choices.append(TypeChoice(t, t.base_type, False))
+            continue
+        if TYPES[t.base_type].quantized and t.base_type != dflt:
+            # already quantized by the converter (gpt-oss MXFP4 experts): llama-quantize requantizes only with
+            # --allow-requantize; published files keep them
+            res.choices.append(TypeChoice(t, t.base_type, False))
+            kept_quantized += 1
             continue
         if not quantizing:
             res.choices.append(TypeChoice(t, dflt, True))
@@ -287,6 +296,9 @@ def choose_types(layout: GGUFLayout, ftype: str, *, rules: str = "legacy", imatr
                 fb = "F16"
             choice.fallback_from, choice.type = nt, fb
         res.choices.append(choice)
+    if kept_quantized:
+        res.notes.append(f"{kept_quantized} tensors the converter already wrote quantized (MXFP4) are kept as they are "
+                         "(llama-quantize would requantize them only with --allow-requantize)")
     if ftype in NEEDS_IMATRIX and not imatrix:
         res.notes.append(f"llama-quantize requires an importance matrix for {ftype}; the sizes are the same with one")
     return res
