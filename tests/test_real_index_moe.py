@@ -263,3 +263,12 @@ def test_quoted_real_index_facts(fact):
         assert dict(per) == fact["hub_parameters"]
         checked += 1
     assert checked
+
+
+def test_llama4_maverick_parameter_count():
+    """Maverick: MoE every other layer (interleave_moe_layer_step 2 -> layers 1, 3, ..., 47), 128 experts, no q/k
+    norm; the count quoted for the released checkpoint (Fireworks' model-size column, and a third-party test)."""
+    folder = REAL / "meta-llama__Llama-4-Maverick-17B-128E"
+    prov = json.loads((folder / "PROVENANCE.json").read_text())
+    assert _hub_total(json.loads((folder / "config.json").read_text())) == prov["parameter_count"]["value"] \
+        == 401_583_781_376
