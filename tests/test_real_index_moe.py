@@ -241,7 +241,16 @@ def test_quoted_real_index_facts(fact):
 
     from ckptscope.analysis.arch.stage import hub_total
 
-    c = _config(Path(__file__).resolve().parents[1] / fact["config"])
+    root = Path(__file__).resolve().parents[1]
+    if "config_inline" in fact:
+        cfg = fact["config_inline"]
+    elif "config_from" in fact:
+        cfg = {**json.loads((root / fact["config_from"] / "config.json").read_text()), **fact["set"]}
+    else:
+        cfg = json.loads((root / fact["config"] / "config.json").read_text())
+    from ckptscope.readers.config import from_dict
+
+    c = from_dict(cfg, "config.json")
     inv = predict_inventory(c)
     names = {t.name for t in inv}
     checked = 0
