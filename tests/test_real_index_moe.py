@@ -281,3 +281,45 @@ def test_llama4_maverick_parameter_count():
     prov = json.loads((folder / "PROVENANCE.json").read_text())
     assert _hub_total(json.loads((folder / "config.json").read_text())) == prov["parameter_count"]["value"] \
         == 401_583_781_376
+
+
+# ---- Hub totals of related repositories: MTP copies, MTP dropped, FP8 scale grids -----------------------------
+
+TABLE = json.loads((REAL / "hub-facts-moe" / "hub_totals_table.json").read_text())
+
+
+def _table_config(row) -> dict:
+    spec = row["config"]
+    if "kvfit" in spec:
+        cfg = dict(_registry()[spec["kvfit"]]["config"])
+        if not spec.get("drop_added"):
+            cfg.update(ADDED.get(spec["kvfit"], {}))
+    else:
+        cfg = json.loads((Path(__file__).resolve().parents[1] / spec["file"] / "config.json").read_text())
+    if spec.get("fp8"):
+        cfg["quantization_config"] = TABLE["fp8_block_config"]
+    return cfg
+
+
+@pytest.mark.parametrize("row", TABLE["rows"], ids=[r["model"] for r in TABLE["rows"]])
+def test_hub_totals_of_related_repositories(row):
+    from ckptscope.analysis.arch.stage import _totals
+    from ckptscope.readers.config import from_dict
+
+    c = from_dict(_table_config(row), "config.json")
+    inv = predict_inventory(c, row["layout"] or None)
+    assert _totals(inv, c)[row["counting"]] == row["total_params"]
+
+
+def test_mtp_copies_are_read_off_the_names():
+    """With headers, whether the MTP layer stores its own embedding / head copies is read off the names."""
+    from ckptscope.analysis.arch import infer_layout
+    from ckptscope.readers.config import from_dict
+
+    c = from_dict({**_registry()["GLM-4.5"]["config"], **ADDED["GLM-4.5"]}, "config.json")
+    names = [t.name for t in predict_inventory(c)]
+    assert infer_layout(c, names) == {"mtp": True, "mtp_copies": True}
+    without = [n for n in names if n not in ("model.layers.92.embed_tokens.weight",
+                                             "model.layers.92.shared_head.head.weight")]
+    assert infer_layout(c, without) == {"mtp": True, "mtp_copies": False}
+    assert infer_layout(c, [n for n in names if not n.startswith("model.layers.92.")]) == {"mtp": False}
