@@ -323,3 +323,30 @@ def test_mtp_copies_are_read_off_the_names():
                                              "model.layers.92.shared_head.head.weight")]
     assert infer_layout(c, without) == {"mtp": True, "mtp_copies": False}
     assert infer_layout(c, [n for n in names if not n.startswith("model.layers.92.")]) == {"mtp": False}
+
+
+# ---- MiniMax-M1 / Text-01 (remote code, lightning attention) -------------------------------------------------
+
+def test_minimax_m1_dispatch_and_hub_total():
+    """MiniMaxM1ForCausalLM (model_type minimax_m1) had no rules; it is the MiniMax-Text-01 layout: 7 lightning
+    layers then 1 softmax layer (attn_type_list), 32 experts. Hub total 456,089,655,296 (MiniMax-M1-80k and
+    -40k, the audit table of code-index id 69468411049)."""
+    folder = REAL / "MiniMaxAI__MiniMax-M1-80k"
+    cfg = json.loads((folder / "config.json").read_text())
+    from ckptscope.readers.config import from_dict
+
+    assert family_name(from_dict(cfg, "config.json")) == "minimax"
+    assert _hub_total(cfg) == json.loads((folder / "PROVENANCE.json").read_text())["hub_total"]["value"] \
+        == 456_089_655_296
+
+
+def test_minimax_lightning_layer_names_equal_a_real_index_excerpt():
+    """The predicted names of layers 0 and 1 and the top-level tensors equal the excerpt's keys exactly."""
+    from ckptscope.readers.config import from_dict
+
+    ex = json.loads((REAL / "ZhijunLStudio__FastDeploy-minimax-index-excerpt" / "index_excerpt.json").read_text())
+    cfg = json.loads((REAL / "MiniMaxAI__MiniMax-M1-80k" / "config.json").read_text())
+    inv = predict_inventory(from_dict(cfg, "config.json"))
+    picked = {t.name for t in inv if t.name.startswith(("model.layers.0.", "model.layers.1."))
+              or not t.name.startswith("model.layers.")}
+    assert picked == set(ex["weight_map_keys"]) and len(ex["weight_map_keys"]) == 209
