@@ -137,6 +137,8 @@ def from_dict(full: dict[str, Any], file: str = "config.json") -> ModelConfig:
     kv = g("num_key_value_heads")
     if kv is None and (raw.get("multi_query") or full.get("multi_query")):
         kv = 1
+    if kv is None and isinstance(raw.get("attn_config"), dict):  # DBRX: attn_config.kv_n_heads
+        kv = raw["attn_config"].get("kv_n_heads")
     c.num_key_value_heads = _int(kv) if kv is not None else c.num_attention_heads
     hd = _first(raw, ("head_dim", "d_kv", "attention_head_dim", "kv_channels"))
     if _int(hd) is None and c.hidden_size and c.num_attention_heads:
@@ -168,6 +170,12 @@ def from_dict(full: dict[str, Any], file: str = "config.json") -> ModelConfig:
     c.layer_types = [str(x) for x in lt] if isinstance(lt, list) else None
     c.num_experts = _int(g("num_experts"))
     c.num_experts_per_tok = _int(g("num_experts_per_tok"))
+    ffn = raw.get("ffn_config")  # DBRX describes its experts in ffn_config (moe_num_experts, moe_top_k)
+    if isinstance(ffn, dict):
+        if c.num_experts is None:
+            c.num_experts = _int(ffn.get("moe_num_experts"))
+        if c.num_experts_per_tok is None:
+            c.num_experts_per_tok = _int(ffn.get("moe_top_k"))
     c.n_shared_experts = _int(raw.get("n_shared_experts"))
     c.moe_intermediate_size = _int(raw.get("moe_intermediate_size"))
     c.first_k_dense_replace = _int(raw.get("first_k_dense_replace"))

@@ -205,7 +205,7 @@ def tensors(s: Spec, d, layout):
     if not d.tied:
         yield from linear("lm_head", d.V, d.H, LM_HEAD, opt(d, s.head_bias), kind=None)
     if s.mtp and layout.get("mtp", True):
-        yield from mtp_layers(s, d)
+        yield from mtp_layers(s, d, layout.get("mtp_copies", True))
     if s.extra is not None:
         yield from s.extra(d, s, layout)
 
@@ -222,8 +222,10 @@ def mtp_count(d, s) -> int:
     return n if isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 64 else 0
 
 
-def mtp_layers(s: Spec, d):
-    """The multi-token-prediction layers Hub checkpoints store after the main stack."""
+def mtp_layers(s: Spec, d, copies: bool = True):
+    """The multi-token-prediction layers Hub checkpoints store after the main stack. ``copies``: whether a
+    DeepSeek-layout MTP layer stores its own embed_tokens and shared_head.head (DeepSeek-V3, GLM-4.5/4.7 do;
+    GLM-4.6's Hub checkpoint does not: its total is GLM-4.5's less 2 x vocab x hidden)."""
     n = mtp_count(d, s)
     H, V = d.H, d.V
     if s.mtp == "qwen3_next":  # Qwen3-Next: mtp.fc (H x 2H), two pre-norms, full-attention MoE layer(s), norm
@@ -240,13 +242,15 @@ def mtp_layers(s: Spec, d):
         return
     for k in range(d.L, d.L + n):  # DeepSeek-V3 layout (GLM-4.5 uses it too)
         p = f"{s.root}{s.layers}.{k}"
-        yield p + ".embed_tokens.weight", (V, H), MTP, None
+        if copies:
+            yield p + ".embed_tokens.weight", (V, H), MTP, None
         yield from _as_mtp(norm(p + ".enorm", H, NORM))
         yield from _as_mtp(norm(p + ".hnorm", H, NORM))
         yield p + ".eh_proj.weight", (H, 2 * H), MTP, None
         yield from _as_mtp(decoder_layer(d, s, k, "attention", "moe" if s.moe and d.E else "dense", {}))
         yield from _as_mtp(norm(p + ".shared_head.norm", H, NORM))
-        yield p + ".shared_head.head.weight", (V, H), MTP, None
+        if copies:
+            yield p + ".shared_head.head.weight", (V, H), MTP, None
 
 
 class SpecFamily:
@@ -279,7 +283,13 @@ class SpecFamily:
         if s.mtp == "qwen3_next":
             return {"mtp": any(n.startswith("mtp.") for n in names)}
         L = c.num_hidden_layers
-        return {"mtp": any(n.startswith(f"{s.root}{s.layers}.{L}.") for n in names)}
+        p = f"{s.root}{s.layers}.{L}."
+        mtp = any(n.startswith(p) for n in names)
+        out = {"mtp": mtp}
+        if mtp:  # the MTP layer's own copies of the embedding and head may be left out (GLM-4.6)
+            out["mtp_copies"] = any(n.startswith(p + "embed_tokens.") or n.startswith(p + "shared_head.head.")
+                                    for n in names)
+        return out
 
 
 __all__ = ["Spec", "SpecFamily", "attention", "dense_mlp", "moe_block", "opt", "OTHER"]

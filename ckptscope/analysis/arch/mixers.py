@@ -49,10 +49,12 @@ def mamba_dims(d) -> dict:
 def mamba2_dims(d) -> dict:
     """Mamba-2 sizes: d_inner (d_ssm), heads, groups, d_state, d_conv."""
     H = d.H
+    heads = _pos(_g(d, "mamba_n_heads", "mamba_num_heads", "num_heads", default=128), "mamba_n_heads")
     inner = _g(d, "mamba_d_ssm")
+    if inner is None and d.mt == "nemotron_h":  # NemotronHMamba2Mixer: d_inner = mamba_num_heads x mamba_head_dim
+        inner = heads * _pos(_g(d, "mamba_head_dim", default=64), "mamba_head_dim")  # (not expand x hidden)
     if inner is None:
         inner = int(_g(d, "mamba_expand", "expand", default=2) * H)
-    heads = _pos(_g(d, "mamba_n_heads", "num_heads", default=128), "mamba_n_heads")
     groups = _pos(_g(d, "mamba_n_groups", "n_groups", default=1), "n_groups")
     N = _pos(_g(d, "mamba_d_state", "ssm_state_size", "state_size", default=128), "state_size")
     K = _pos(_g(d, "mamba_d_conv", "conv_kernel", default=4), "conv_kernel")

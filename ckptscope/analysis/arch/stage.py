@@ -197,10 +197,18 @@ def _totals(inv, config=None) -> dict:
         ht, rule = hub_total(inv, config)
     else:  # the common case: every element counts (one pass saved on 100k-tensor checkpoints)
         ht, rule = sum(p_dtype.values()), "every stored element of every tensor (scales and buffers included)"
-    return {"tensors": len(inv), "stored_elements": sum(p_dtype.values()), "bytes": sum(b_dtype.values()),
-            "hub_total": ht, "hub_counting": rule,
-            "elements_by_dtype": dict(p_dtype), "bytes_by_dtype": dict(b_dtype), "tensors_by_dtype": dict(n_dtype),
-            "elements_by_component": dict(comp_p)}
+    out = {"tensors": len(inv), "stored_elements": sum(p_dtype.values()), "bytes": sum(b_dtype.values()),
+           "hub_total": ht, "hub_counting": rule,
+           "elements_by_dtype": dict(p_dtype), "bytes_by_dtype": dict(b_dtype), "tensors_by_dtype": dict(n_dtype),
+           "elements_by_component": dict(comp_p)}
+    if "F8_E4M3" in p_dtype:  # FP8 block checkpoints: some Hub totals leave the *_scale_inv grids out
+        grids = sum(t.numel for t in inv if t.name.endswith("_scale_inv"))
+        if grids:
+            out["hub_total_without_scale_grids"] = ht - grids
+            out["hub_counting_note"] = (
+                "the Hub's total for some FP8 repositories leaves the F32 *_scale_inv grids out (DeepSeek-R1, "
+                "MiniMax-M2) while others count them (DeepSeek-V3, MiniMax-M2.5): both figures are given")
+    return out
 
 
 def _layers(rows) -> dict:

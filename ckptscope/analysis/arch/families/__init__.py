@@ -31,6 +31,7 @@ ARCHITECTURES: dict[str, str] = {  #: transformers class -> family key (classes 
 ALIASES: dict[str, str] = {
     "kimi_k2": "deepseek_v3", "qwen2_5_vl_text": "qwen2", "qwen2_vl_text": "qwen2", "qwen3_vl_text": "qwen3",
     "ministral": "mistral", "nemotron_nas": "nemotron-nas", "command_r": "cohere",
+    "minimax_m1": "minimax", "minimax_text_01": "minimax",  # remote-code MiniMax-M1 / Text-01 (same layout)
 }
 
 

@@ -137,7 +137,7 @@ def _nemotron_h(s, d, layout):
     yield from _head(d)
 
 
-MINIMAX = Spec(("minimax",), ("MiniMaxForCausalLM", "MiniMaxText01ForCausalLM"), TF.format("minimax"), moe="mixtral",
+MINIMAX = Spec(("minimax",), ("MiniMaxForCausalLM", "MiniMaxText01ForCausalLM", "MiniMaxM1ForCausalLM"), TF.format("minimax"), moe="mixtral",
                moe_name="block_sparse_moe", moe_inter="intermediate_size", hybrid=True, recurrent="lightning")
 
 FAMILY_LIST = [
