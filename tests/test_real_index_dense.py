@@ -1,0 +1,119 @@
+"""Architecture rules vs what REAL Hub repositories store: dense and vision-language families.
+
+Each folder in fixtures/real_index/<org__name>/ (the ones listed in CORPUS) holds a real repository's
+``config.json`` (verbatim) and its ``model.safetensors.index.json`` as read from a public git mirror of the Hub
+repo (SOURCE.md: repository, commit, path):
+
+- ``weight_map_keys.txt``: every weight_map key, transcribed in brace notation (``{a..b}`` = each integer a to b);
+- ``index_facts.json``: the index's ``metadata`` verbatim (``total_size`` = stored bytes), the file's JSON layout
+  and its length in characters as the search index reported it (``file_chars``).
+
+The transcription is checked first: the index rebuilt from the keys (every shard file name of a repository has
+the same length, so the text length does not depend on which shard a tensor sits in) must have exactly the real
+file's length. Then, from config.json alone (no headers: the held-out check's setting), the predicted tensor names
+must equal the weight_map keys and the predicted stored bytes must equal ``metadata.total_size``. Where the
+difference is a checkpoint quirk a config cannot show, the test names it (QUIRK) and checks that the
+reconciliation explains it with exactly that quirk.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ckptscope.analysis.arch import family_name, infer_layout, predict_inventory, reconcile
+from ckptscope.readers.config import parse_config
+
+ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "real_index"
+
+#: folder -> the family the dispatch must pick (from config.json's architectures / model_type)
+CORPUS = {
+    "BrianYAU-NTEC__olmOCR": "qwen2_vl",
+    "Ibtasam-98__medgemma-27b-it": "gemma3",
+    "YouriLalain__3PRYMMAL-PHI3-3B-SLERP": "phi3",
+}
+
+#: folder -> (quirk kind, tensors the real repo stores that config.json cannot predict)
+QUIRK: dict[str, tuple[str, set[str]]] = {}
+
+
+def _expand(pattern: str) -> list[str]:
+    m = re.search(r"\{(\d+)\.\.(\d+)\}", pattern)
+    if not m:
+        return [pattern]
+    out = []
+    for i in range(int(m.group(1)), int(m.group(2)) + 1):
+        out += _expand(pattern[: m.start()] + str(i) + pattern[m.end():])
+    return out
+
+
+def _keys(folder: Path) -> list[str]:
+    lines = (folder / "weight_map_keys.txt").read_text().splitlines()
+    return [k for line in lines if line.strip() and not line.startswith("#") for k in _expand(line.strip())]
+
+
+def _facts(folder: Path) -> dict:
+    return json.loads((folder / "index_facts.json").read_text())
+
+
+def _config(folder: Path):
+    return parse_config((folder / "config.json").read_bytes(), str(folder / "config.json"))
+
+
+class _T:  # a stored tensor as the reconciliation sees it (the index gives names only)
+    def __init__(self, name, dtype, shape):
+        self.name, self.dtype, self.shape = name, dtype, shape
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_transcription_has_the_real_files_length(name):
+    folder = ROOT / name
+    keys, facts = _keys(folder), _facts(folder)
+    assert len(keys) == len(set(keys)), "a key transcribed twice"
+    index = {"metadata": facts["metadata"], "weight_map": {k: facts["shard_name"] for k in sorted(keys)}}
+    text = json.dumps(index, indent=2) + "\n" if facts["format"] == "indent2" else json.dumps(index)
+    assert len(text) == facts["file_chars"]
+    assert (folder / "SOURCE.md").exists()
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_config_only_prediction_equals_the_real_index(name):
+    folder = ROOT / name
+    c = _config(folder)
+    assert family_name(c) == CORPUS[name]
+    inv = predict_inventory(c)
+    assert inv is not None
+    predicted = {t.name for t in inv}
+    real = set(_keys(folder))
+    kind, extra = QUIRK.get(name, (None, set()))
+    assert predicted - real == set()
+    assert real - predicted == extra
+    if extra:  # the stored extras are exactly what the named quirk explains
+        by_name = {t.name: t for t in inv}
+        actual = [_T(n, by_name[n].dtype, by_name[n].shape) for n in predicted]
+        actual += [_T(n, "F32", (1,)) for n in extra]
+        r = reconcile(inv, actual)
+        assert r.exact_but_quirks and {q["kind"] for q in r.quirks} == {kind}
+        assert {i.name for i in r.items} == extra
+    else:
+        extra_bytes = 0
+    total = _facts(folder)["metadata"]["total_size"]
+    stored = sum(t.nbytes for t in inv)
+    if extra:  # the quirk's tensors are stored too: their bytes are the only difference
+        assert 0 < total - stored
+    else:
+        assert stored == total + extra_bytes
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_layout_read_off_the_names_keeps_the_prediction(name):
+    """With headers, the layout options inferred from the real names must not move the prediction off them."""
+    folder = ROOT / name
+    c = _config(folder)
+    real = set(_keys(folder))
+    inv = predict_inventory(c, infer_layout(c, sorted(real)) or None)
+    kind, extra = QUIRK.get(name, (None, set()))
+    assert {t.name for t in inv} == real - extra
