@@ -34,6 +34,8 @@ CORPUS = {
     "BrianYAU-NTEC__olmOCR": "qwen2_vl",
     "Ibtasam-98__medgemma-27b-it": "gemma3",
     "YouriLalain__3PRYMMAL-PHI3-3B-SLERP": "phi3",
+    "auraecosystem__llama-65b-hf": "llama",
+    "gsasouza__dolphin3-mistral": "mistral",
 }
 
 #: folder -> (quirk kind, tensors the real repo stores that config.json cannot predict)
@@ -74,7 +76,14 @@ def test_transcription_has_the_real_files_length(name):
     keys, facts = _keys(folder), _facts(folder)
     assert len(keys) == len(set(keys)), "a key transcribed twice"
     index = {"metadata": facts["metadata"], "weight_map": {k: facts["shard_name"] for k in sorted(keys)}}
-    text = json.dumps(index, indent=2) + "\n" if facts["format"] == "indent2" else json.dumps(index)
+    fmt = facts["format"]
+    if fmt == "indent2":  # transformers' save_pretrained: sorted keys, indent 2, final newline
+        text = json.dumps(index, indent=2) + "\n"
+    elif fmt == "compact":  # mergekit
+        text = json.dumps(index)
+    else:  # "indent4_weight_map_first": transformers 4.28's Llama converter (no final newline)
+        assert fmt == "indent4_weight_map_first"
+        text = json.dumps({"weight_map": index["weight_map"], "metadata": index["metadata"]}, indent=4)
     assert len(text) == facts["file_chars"]
     assert (folder / "SOURCE.md").exists()
 
@@ -117,3 +126,22 @@ def test_layout_read_off_the_names_keeps_the_prediction(name):
     inv = predict_inventory(c, infer_layout(c, sorted(real)) or None)
     kind, extra = QUIRK.get(name, (None, set()))
     assert {t.name for t in inv} == real - extra
+
+
+def test_llama_written_by_transformers_4_28_stores_rotary_buffers():
+    """LLaMA-65B as converted by transformers 4.28: every layer stores ``rotary_emb.inv_freq``. The config says
+    4.28, so the config-only prediction includes them; without them, the reconciliation names the 80 extra real
+    tensors as the persisted_buffer quirk, and they are the whole byte difference: 80 x (128 / 2) fp16 values."""
+    folder = ROOT / "auraecosystem__llama-65b-hf"
+    c = _config(folder)
+    real = _keys(folder)
+    buffers = {k for k in real if k.endswith("rotary_emb.inv_freq")}
+    assert len(buffers) == 80
+    bare = predict_inventory(c, {"inv_freq": False})
+    by_name = {t.name: t for t in bare}
+    actual = [_T(n, by_name[n].dtype, by_name[n].shape) if n in by_name else _T(n, "F16", (64,)) for n in real]
+    r = reconcile(bare, actual)
+    assert r.exact_but_quirks and {i.name for i in r.items} == buffers
+    assert [q["kind"] for q in r.quirks] == ["persisted_buffer"] and r.quirks[0]["count"] == 80
+    total = _facts(folder)["metadata"]["total_size"]
+    assert total - sum(t.nbytes for t in bare) == 80 * 64 * 2
