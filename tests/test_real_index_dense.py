@@ -145,3 +145,24 @@ def test_llama_written_by_transformers_4_28_stores_rotary_buffers():
     assert [q["kind"] for q in r.quirks] == ["persisted_buffer"] and r.quirks[0]["count"] == 80
     total = _facts(folder)["metadata"]["total_size"]
     assert total - sum(t.nbytes for t in bare) == 80 * 64 * 2
+
+
+@pytest.mark.parametrize("name, projector", [
+    ("Ibtasam-98__medgemma-27b-it", {"multi_modal_projector.mm_input_projection_weight",
+                                     "multi_modal_projector.mm_soft_emb_norm.weight"}),
+    ("BrianYAU-NTEC__olmOCR", {f"visual.merger.{n}" for n in ("ln_q.bias", "ln_q.weight", "mlp.0.bias", "mlp.0.weight",
+                                                              "mlp.2.bias", "mlp.2.weight")}),
+])
+def test_projector_is_its_own_component(name, projector):
+    """The real repos' projector tensors (listed here from their index) are component ``projector``, both in the
+    prediction and when the real names are classified; the rest of each tower stays ``vision_tower``."""
+    from ckptscope.analysis.classify import component_of
+
+    folder = ROOT / name
+    inv = predict_inventory(_config(folder))
+    assert {t.name for t in inv if t.component == "projector"} == projector
+    real = _keys(folder)
+    assert {n for n in real if component_of(n) == "projector"} == projector
+    tower = {n for n in real if n.startswith(("vision_tower.", "visual."))} - projector
+    assert tower and {component_of(n) for n in tower} == {"vision_tower"}
+    assert {t.component for t in inv if t.name in tower} == {"vision_tower"}
