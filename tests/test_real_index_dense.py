@@ -36,6 +36,8 @@ CORPUS = {
     "YouriLalain__3PRYMMAL-PHI3-3B-SLERP": "phi3",
     "auraecosystem__llama-65b-hf": "llama",
     "gsasouza__dolphin3-mistral": "mistral",
+    "rwang220__yida_model": "qwen3",
+    "XS-Wu__digital_person_1": "qwen2",
 }
 
 #: folder -> (quirk kind, tensors the real repo stores that config.json cannot predict)
@@ -77,8 +79,10 @@ def test_transcription_has_the_real_files_length(name):
     assert len(keys) == len(set(keys)), "a key transcribed twice"
     index = {"metadata": facts["metadata"], "weight_map": {k: facts["shard_name"] for k in sorted(keys)}}
     fmt = facts["format"]
-    if fmt == "indent2":  # transformers' save_pretrained: sorted keys, indent 2, final newline
+    if fmt in ("indent2", "indent2_crlf"):  # transformers' save_pretrained: sorted keys, indent 2, final newline
         text = json.dumps(index, indent=2) + "\n"
+        if fmt == "indent2_crlf":  # committed from Windows
+            text = text.replace("\n", "\r\n")
     elif fmt == "compact":  # mergekit
         text = json.dumps(index)
     else:  # "indent4_weight_map_first": transformers 4.28's Llama converter (no final newline)
