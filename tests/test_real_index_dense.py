@@ -38,6 +38,8 @@ CORPUS = {
     "gsasouza__dolphin3-mistral": "mistral",
     "rwang220__yida_model": "qwen3",
     "XS-Wu__digital_person_1": "qwen2",
+    "colorfulandcjy0806__cjy_chat": "internlm2",
+    "maxma233__timelyMeal": "gemma3_text",
 }
 
 #: folder -> (quirk kind, tensors the real repo stores that config.json cannot predict)
