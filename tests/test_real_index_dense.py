@@ -40,6 +40,7 @@ CORPUS = {
     "XS-Wu__digital_person_1": "qwen2",
     "colorfulandcjy0806__cjy_chat": "internlm2",
     "maxma233__timelyMeal": "gemma3_text",
+    "NanSang2000__S1mpleAgent": "internlm2",
 }
 
 #: folder -> (quirk kind, tensors the real repo stores that config.json cannot predict)
