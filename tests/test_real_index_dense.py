@@ -41,6 +41,7 @@ CORPUS = {
     "colorfulandcjy0806__cjy_chat": "internlm2",
     "maxma233__timelyMeal": "gemma3_text",
     "NanSang2000__S1mpleAgent": "internlm2",
+    "YinghaoHu__LegalHalBench": "chatglm",
 }
 
 #: folder -> (quirk kind, tensors the real repo stores that config.json cannot predict)
@@ -173,3 +174,17 @@ def test_projector_is_its_own_component(name, projector):
     tower = {n for n in real if n.startswith(("vision_tower.", "visual."))} - projector
     assert tower and {component_of(n) for n in tower} == {"vision_tower"}
     assert {t.component for t in inv if t.name in tower} == {"vision_tower"}
+
+
+def test_chatglm_total_by_hand():
+    """GLM-4-9B-chat's stored total from its config.json by hand (remote modeling_chatglm.py): per layer qkv
+    (32 + 2 x 2) x 128 = 4608 rows x 4096 + 4608 bias, dense 4096 x 4096, dense_h_to_4h 2 x 13696 x 4096,
+    dense_4h_to_h 4096 x 13696, two norms of 4096; embedding and output layer 151552 x 4096 each; final norm 4096;
+    rotary inv_freq 128 / 2 / 2 = 32 values. In bf16 this is the real index's total_size."""
+    per_layer = 4608 * 4096 + 4608 + 4096 * 4096 + 2 * 13696 * 4096 + 4096 * 13696 + 2 * 4096
+    params = 40 * per_layer + 2 * 151552 * 4096 + 4096 + 32
+    folder = ROOT / "YinghaoHu__LegalHalBench"
+    assert 2 * params == _facts(folder)["metadata"]["total_size"] == 18_799_902_784
+    inv = predict_inventory(_config(folder))
+    assert sum(t.numel for t in inv) == params
+    assert [t.component for t in inv if t.name.endswith("inv_freq")] == ["buffer"]
