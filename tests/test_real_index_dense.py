@@ -44,10 +44,6 @@ CORPUS = {
     "YinghaoHu__LegalHalBench": "chatglm",
 }
 
-#: folder -> (quirk kind, tensors the real repo stores that config.json cannot predict)
-QUIRK: dict[str, tuple[str, set[str]]] = {}
-
-
 def _expand(pattern: str) -> list[str]:
     m = re.search(r"\{(\d+)\.\.(\d+)\}", pattern)
     if not m:
@@ -105,24 +101,9 @@ def test_config_only_prediction_equals_the_real_index(name):
     assert inv is not None
     predicted = {t.name for t in inv}
     real = set(_keys(folder))
-    kind, extra = QUIRK.get(name, (None, set()))
-    assert predicted - real == set()
-    assert real - predicted == extra
-    if extra:  # the stored extras are exactly what the named quirk explains
-        by_name = {t.name: t for t in inv}
-        actual = [_T(n, by_name[n].dtype, by_name[n].shape) for n in predicted]
-        actual += [_T(n, "F32", (1,)) for n in extra]
-        r = reconcile(inv, actual)
-        assert r.exact_but_quirks and {q["kind"] for q in r.quirks} == {kind}
-        assert {i.name for i in r.items} == extra
-    else:
-        extra_bytes = 0
-    total = _facts(folder)["metadata"]["total_size"]
-    stored = sum(t.nbytes for t in inv)
-    if extra:  # the quirk's tensors are stored too: their bytes are the only difference
-        assert 0 < total - stored
-    else:
-        assert stored == total + extra_bytes
+    assert sorted(predicted - real) == [] and sorted(real - predicted) == []
+    assert len(inv) == len(real)
+    assert sum(t.nbytes for t in inv) == _facts(folder)["metadata"]["total_size"]
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
@@ -132,8 +113,7 @@ def test_layout_read_off_the_names_keeps_the_prediction(name):
     c = _config(folder)
     real = set(_keys(folder))
     inv = predict_inventory(c, infer_layout(c, sorted(real)) or None)
-    kind, extra = QUIRK.get(name, (None, set()))
-    assert {t.name for t in inv} == real - extra
+    assert {t.name for t in inv} == real
 
 
 def test_llama_written_by_transformers_4_28_stores_rotary_buffers():
