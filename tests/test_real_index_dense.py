@@ -168,3 +168,22 @@ def test_chatglm_total_by_hand():
     inv = predict_inventory(_config(folder))
     assert sum(t.numel for t in inv) == params
     assert [t.component for t in inv if t.name.endswith("inv_freq")] == ["buffer"]
+
+
+def test_chatglm_sizes_by_padded_vocab_and_refuses_what_it_does_not_cover():
+    """The remote code sizes word_embeddings / output_layer by padded_vocab_size (ChatGLM3-6B: 65,024 while
+    its tokenizer has fewer ids); ChatGLM-6B v1 (no ffn_hidden_size) and GLM-4V (vision_config) get no rules
+    rather than a wrong inventory."""
+    from ckptscope.analysis.arch import try_predict
+    from ckptscope.readers.config import from_dict
+
+    raw = json.loads((ROOT / "YinghaoHu__LegalHalBench" / "config.json").read_text())
+    c = from_dict({**raw, "vocab_size": 64794, "padded_vocab_size": 65024}, "config.json")
+    inv = {t.name: t for t in predict_inventory(c)}
+    assert inv["transformer.embedding.word_embeddings.weight"].shape == (65024, 4096)
+    assert inv["transformer.output_layer.weight"].shape == (65024, 4096)
+    v1 = {k: v for k, v in raw.items() if k != "ffn_hidden_size"}
+    inv, why = try_predict(from_dict(v1, "config.json"))
+    assert inv is None and "v1" in why
+    inv, why = try_predict(from_dict({**raw, "vision_config": {"num_layers": 63}}, "config.json"))
+    assert inv is None and "GLM-4V" in why

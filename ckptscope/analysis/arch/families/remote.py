@@ -208,12 +208,15 @@ def _chatglm(s, d, layout):
     Norms are RMSNorm without bias when ``rmsnorm``, else LayerNorm with bias. Checked against the real
     GLM-4-9B-chat-layout index in fixtures/real_index/YinghaoHu__LegalHalBench (every name; total_size exact)."""
     c = d.c
-    d.need("H", "L", "nh", "I", "V")
     if c.get("ffn_hidden_size") is None:
         raise PredictionError("ChatGLM-6B (v1) layout (no ffn_hidden_size) is not covered")
+    d.need("H", "L", "nh", "I", "V")
     if c.get("vision_config"):
         raise PredictionError("GLM-4V (chatglm with a vision tower) is not covered")
     H, nh = d.H, d.nh
+    pv = c.get("padded_vocab_size")  # the remote code sizes the embedding and output layer by it
+    if isinstance(pv, int) and not isinstance(pv, bool) and 0 < pv <= 10_000_000:
+        d.V = pv
     kvc = c.get("kv_channels") or H // nh
     groups = c.get("multi_query_group_num") if c.get("multi_query_attention") else nh
     for v, what in ((kvc, "kv_channels"), (groups, "multi_query_group_num")):
