@@ -42,7 +42,13 @@ CORPUS = {
     "maxma233__timelyMeal": "gemma3_text",
     "NanSang2000__S1mpleAgent": "internlm2",
     "YinghaoHu__LegalHalBench": "chatglm",
+    "bjornerikkorum__RUTERGPT13B": "llama",
 }
+
+#: folder -> real total_size minus predicted bytes, where a config.json cannot settle a stored tensor's dtype:
+#: RUTERGPT13B keeps its 40 rotary buffers (64 values each) in fp32 next to fp16 weights; the prediction uses the
+#: checkpoint dtype (as LLaMA-65B's conversion stores them), so it is 40 x 64 x (4 - 2) bytes short.
+BUFFER_DTYPE_GAP = {"bjornerikkorum__RUTERGPT13B": 40 * 64 * (4 - 2)}
 
 def _expand(pattern: str) -> list[str]:
     m = re.search(r"\{(\d+)\.\.(\d+)\}", pattern)
@@ -83,6 +89,8 @@ def test_transcription_has_the_real_files_length(name):
         text = json.dumps(index, indent=2) + "\n"
         if fmt == "indent2_crlf":  # committed from Windows
             text = text.replace("\n", "\r\n")
+    elif fmt == "indent4":  # sorted keys, indent 4, no final newline (RUTERGPT13B's writer)
+        text = json.dumps(index, indent=4)
     elif fmt == "compact":  # mergekit
         text = json.dumps(index)
     else:  # "indent4_weight_map_first": transformers 4.28's Llama converter (no final newline)
@@ -103,7 +111,7 @@ def test_config_only_prediction_equals_the_real_index(name):
     real = set(_keys(folder))
     assert sorted(predicted - real) == [] and sorted(real - predicted) == []
     assert len(inv) == len(real)
-    assert sum(t.nbytes for t in inv) == _facts(folder)["metadata"]["total_size"]
+    assert sum(t.nbytes for t in inv) + BUFFER_DTYPE_GAP.get(name, 0) == _facts(folder)["metadata"]["total_size"]
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
@@ -187,3 +195,18 @@ def test_chatglm_sizes_by_padded_vocab_and_refuses_what_it_does_not_cover():
     assert inv is None and "v1" in why
     inv, why = try_predict(from_dict({**raw, "vision_config": {"num_layers": 63}}, "config.json"))
     assert inv is None and "GLM-4V" in why
+
+
+def test_llama2_13b_gap_is_exactly_fp32_rotary_buffers():
+    """RUTERGPT13B by hand: embeddings + head 2 x 32000 x 5120, per layer 4 x 5120^2 (q/k/v/o) + 3 x 5120 x 13824
+    (MLP) + 2 x 5120 (norms), final norm 5120 = 13,015,864,320 fp16 parameters; the index's total is that plus
+    40 x 64 inv_freq values of 4 bytes: the buffers are fp32 here. The prediction has every name, with the
+    buffers in the checkpoint dtype."""
+    params = 2 * 32000 * 5120 + 40 * (4 * 5120 * 5120 + 3 * 5120 * 13824 + 2 * 5120) + 5120
+    folder = ROOT / "bjornerikkorum__RUTERGPT13B"
+    total = _facts(folder)["metadata"]["total_size"]
+    assert 2 * params + 40 * 64 * 4 == total
+    inv = predict_inventory(_config(folder))
+    buffers = [t for t in inv if t.name.endswith("rotary_emb.inv_freq")]
+    assert len(buffers) == 40 and {(t.shape, t.dtype, t.component) for t in buffers} == {((64,), "F16", "buffer")}
+    assert total - sum(t.nbytes for t in inv) == BUFFER_DTYPE_GAP["bjornerikkorum__RUTERGPT13B"]

@@ -5,24 +5,28 @@ from hidden/heads), qwen3's per-head q_norm/k_norm, a gated MLP (gate/up/down), 
 Biases: qwen2 always has q/k/v biases (no o bias); llama/qwen3 have q/k/v/o biases when ``attention_bias`` and
 gate/up/down biases when ``mlp_bias``. ``lm_head`` is stored unless ``tie_word_embeddings``.
 
-Llama checkpoints written by transformers 4.28 to 4.30 also store each layer's rotary buffer
-``self_attn.rotary_emb.inv_freq`` (head_dim / 2, checkpoint dtype): it became non-persistent in 4.31 (real repo:
-fixtures/real_index/auraecosystem__llama-65b-hf, config transformers_version 4.28.0.dev0, 80 such buffers in the
-index and in its total_size).
+Llama checkpoints written by transformers 4.28 to 4.31 also store each layer's rotary buffer
+``self_attn.rotary_emb.inv_freq`` (head_dim / 2 values): it became non-persistent in 4.32. Real repos:
+fixtures/real_index/auraecosystem__llama-65b-hf (config 4.28.0.dev0: 80 buffers, fp16 like the weights) and
+bjornerikkorum__RUTERGPT13B (config 4.31.0: 40 buffers, but kept in fp32 by its writer; the dtype a config cannot
+tell, so the prediction uses the checkpoint dtype, as the official conversion stores them).
 """
 
 from ...classify import ATTENTION, EMBEDDING, LM_HEAD, MLP, NORM
 from ...classify import BUFFER
-from ..engine import BUFFERS_DROPPED, gqa_attention, glu_mlp, linear, norm, saved_by
+from ..engine import gqa_attention, glu_mlp, linear, norm, saved_by
 
 MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen3")
 TIE_DEFAULT = False
 DEFAULT_DTYPE = "F32"
 
 
+INV_FREQ_DROPPED = (4, 32)  #: first transformers version whose Llama checkpoints no longer hold inv_freq
+
+
 def default_layout(c) -> dict:
     v = saved_by(c)
-    return {"inv_freq": c.model_type == "llama" and v is not None and v < BUFFERS_DROPPED}
+    return {"inv_freq": c.model_type == "llama" and v is not None and v < INV_FREQ_DROPPED}
 
 
 def layout_from_names(c, names) -> dict:
