@@ -210,3 +210,16 @@ def test_llama2_13b_gap_is_exactly_fp32_rotary_buffers():
     buffers = [t for t in inv if t.name.endswith("rotary_emb.inv_freq")]
     assert len(buffers) == 40 and {(t.shape, t.dtype, t.component) for t in buffers} == {((64,), "F16", "buffer")}
     assert total - sum(t.nbytes for t in inv) == BUFFER_DTYPE_GAP["bjornerikkorum__RUTERGPT13B"]
+
+
+def test_index_total_parameters_counts_a_tied_head_that_is_not_stored():
+    """medgemma-27b-it's index metadata says total_parameters 28,842,036,848 but total_size / 2 = 27,432,406,640
+    stored bf16 values: the difference is exactly the tied LM head, 262,208 x 5,376, which the file does not hold.
+    The Hub total (stored elements) is total_size's, and that is what the rules predict."""
+    folder = ROOT / "Ibtasam-98__medgemma-27b-it"
+    meta = _facts(folder)["metadata"]
+    inv = predict_inventory(_config(folder))
+    stored = sum(t.numel for t in inv)
+    assert 2 * stored == meta["total_size"]
+    assert meta["total_parameters"] - stored == 262208 * 5376
+    assert not any(t.name.endswith("lm_head.weight") for t in inv)
