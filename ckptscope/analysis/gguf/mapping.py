@@ -355,7 +355,7 @@ def map_tensors(tensors, config: ModelConfig, *, mla_layout: str = "split", n_vo
         if comp == C.BUFFER:
             drop("buffers (rotary inv_freq, attention masks)", t)
             continue
-        if comp in (C.VISION, C.AUDIO):
+        if comp in C.TOWERS:
             drop("vision/audio tower (written to a separate mmproj GGUF)", t)
             continue
         rest = _PREFIX.sub("", name.replace("language_model.", "") if "language_model." in name else name)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ...dtypes import nbytes as dt_nbytes
 from ...readers.config import ModelConfig
-from ..classify import AUDIO, BUFFER, MTP, QUANT, VISION
+from ..classify import BUFFER, MTP, QUANT, TOWERS
 from .weights import Rec, classify_cached
 
 FLOAT_CODES = {"BF16": 2, "F16": 2, "F32": 4}
@@ -32,7 +32,7 @@ def loaded_tensors(tensors, config: ModelConfig | None, profile: dict) -> tuple[
         if comp == MTP and not profile["loads_mtp"]:
             skipped["mtp"] += math.prod(t.shape)
             continue
-        if comp in (VISION, AUDIO) and not profile["loads_vision"]:
+        if comp in TOWERS and not profile["loads_vision"]:
             skipped["vision"] += math.prod(t.shape)
             continue
         out.append(t)
@@ -130,7 +130,7 @@ def layer_linears(tensors, config: ModelConfig | None) -> list[LayerKind]:
         if not m or len(t.shape) != 2 or not t.name.endswith(".weight"):
             continue
         comp = classify_cached(t.name, config).component
-        if comp in (MTP, QUANT, BUFFER, VISION, AUDIO):
+        if comp in (MTP, QUANT, BUFFER) or comp in TOWERS:
             continue
         rest = m.group(3)
         if ".experts." in rest or "norm" in rest or rest.startswith(("mlp.gate.", "block_sparse_moe.gate.")):

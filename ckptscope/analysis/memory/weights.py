@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from ...dtypes import nbytes as dt_nbytes
 from ...readers.config import ModelConfig
-from ..classify import (ATTENTION, AUDIO, BUFFER, EMBEDDING, EXPERTS, LM_HEAD, MLP, MTP, NORM, OTHER, POSITION, QUANT,
-                        ROUTER, SHARED, VISION, classify)
+from ..classify import (ATTENTION, BUFFER, EMBEDDING, EXPERTS, LM_HEAD, MLP, MTP, NORM, OTHER, POSITION, QUANT,
+                        ROUTER, SHARED, TOWERS, classify)
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,7 @@ def _t5(c: ModelConfig, dt: str) -> list[Rec]:
 KV_PROJ = re.compile(r"(\.k_proj\.|\.v_proj\.|\.key\.|\.value\.|\.k\.|\.v\.|\.wk\.|\.wv\.)")
 MLA_REPLICATED = re.compile(r"(q_a_proj|kv_a_proj_with_mqa|_layernorm|q_norm|k_norm)")
 SPLIT = {ATTENTION, MLP, EXPERTS, SHARED, QUANT}
-REPLICATED = {NORM, ROUTER, POSITION, BUFFER, OTHER, VISION, AUDIO}
+REPLICATED = {NORM, ROUTER, POSITION, BUFFER, OTHER, *TOWERS}
 
 
 def tp_role(name: str, config: ModelConfig | None, *, vocab_parallel: bool = True) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .. import towers
 from ..decoder import Spec, SpecFamily
-from ..engine import Dims
+from ..engine import Dims, saved_by
 from .defaults import DEFAULTS
 
 LLAMA4_TEXT = Spec(("llama4_text",), ("Llama4ForCausalLM",), "transformers 5.23 meta-device build "
@@ -67,11 +67,21 @@ class Multimodal:
             yield name, shape, comp, kind
 
 
+_SIGLIP_4X = {"vision_prefix": ("vision_tower.", "vision_tower.vision_model.")}
+
+
 def _gemma3_layout(c, names) -> dict:
     """Gemma 3 checkpoints saved by transformers 4.x name the SigLIP tower ``vision_tower.vision_model.*``."""
     if any(n.startswith("vision_tower.vision_model.") for n in names):
-        return {"vision_prefix": ("vision_tower.", "vision_tower.vision_model.")}
-    return {}
+        return dict(_SIGLIP_4X)
+    return {"vision_prefix": None} if names else {}
+
+
+def _gemma3_default(c) -> dict:
+    """Config only: a config.json written by transformers 4.x comes with the 4.x tower names (real Hub repos:
+    google/gemma-3-*, medgemma; fixtures/real_index/Ibtasam-98__medgemma-27b-it)."""
+    v = saved_by(c)
+    return dict(_SIGLIP_4X) if v is not None and v < (5, 0) else {}
 
 
 def _merge(c):
@@ -108,6 +118,7 @@ class _Mistral3(Multimodal):
 
 
 FAMILY_LIST[1].layout_from_names = _gemma3_layout
+FAMILY_LIST[1].default_layout = _gemma3_default
 
 FAMILY_LIST.append(_Mistral3("mistral3", "Mistral3ForConditionalGeneration", "mistral", "mistral3", "language_model.model.",
                              "language_model.", lambda v: towers.pixtral("vision_tower.", v)))
