@@ -49,6 +49,10 @@ SPECS = [
          qkv_bias="attention_bias", o_bias="attention_bias", mlp_bias="mlp_bias"),
     Spec(("minicpm",), ("MiniCPMForCausalLM",), "hand derivation from MiniCPM's remote modeling code (Llama layout, "
          "tied by default)", tie=True, qkv_bias="attention_bias", o_bias="attention_bias"),
+    Spec(("arcee",), ("ArceeForCausalLM",), TF.format("arcee"), qkv_bias="attention_bias", o_bias="attention_bias",
+         mlp="updown", mlp_bias="mlp_bias",
+         defaults={"vocab_size": 32000, "hidden_size": 2560, "intermediate_size": 18432, "num_hidden_layers": 32,
+                   "num_attention_heads": 32, "head_dim": 80, "tie_word_embeddings": False}),
     # --- MoE
     Spec(("olmoe",), ("OlmoeForCausalLM",), TF.format("olmoe"), qkv_bias="attention_bias", o_bias="attention_bias",
          qk_norm="full", moe="experts", moe_inter="intermediate_size"),
