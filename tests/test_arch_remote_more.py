@@ -184,3 +184,44 @@ def test_llama_type_releases_resolve():
     inv = _inv(old40)
     assert inv["transformer.h.0.self_attention.query_key_value.weight"].shape == ((128 + 2 * 8) * 64, 8192)
     assert "transformer.h.0.ln_mlp.weight" in inv
+
+
+def test_lfm2_1_2b_hand_derivation():
+    # LiquidAI/LFM2-1.2B (real config): 10 short-conv layers, 6 attention layers (full_attn_idxs), tied head
+    inv = _inv(_cfg("LiquidAI__LFM2-1.2B"))
+    H, V, kv = 2048, 65536, 8 * 64
+    I = 8192  # block_auto_adjust_ff_dim: int(2 x 12288 / 3) = 8192, x 1.0, already a multiple of 256
+    conv = H * 3 + 3 * H * H + H * H  # depthwise conv (H, 1, 3), in_proj 3H x H, out_proj
+    attn = 2 * H * H + 2 * kv * H + 2 * 64  # q, out_proj, k, v, q/k layernorms (head_dim)
+    ffn_norms = 3 * I * H + 2 * H  # w1/w3/w2, operator_norm + ffn_norm
+    total = 10 * (conv + ffn_norms) + 6 * (attn + ffn_norms) + V * H + H  # + embed_tokens, embedding_norm
+    assert sum(t.numel for t in inv.values()) == total == 1_170_340_608
+    assert inv["model.layers.0.conv.conv.weight"].shape == (H, 1, 3) and "lm_head.weight" not in inv
+
+
+def test_pythia_and_bloom_published_totals():
+    # Pythia paper (Biderman et al. 2023, Table 1): pythia-6.9b has 6,857,302,016 parameters in total
+    inv = _inv(_cfg("EleutherAI__pythia-6.9b-deduped"))
+    assert sum(t.numel for t in inv.values() if t.component != "buffer") == 6_857_302_016
+    # by hand as well: 32 x (qkv 3H^2+3H, dense H^2+H, 4H MLP 8H^2+5H, 2 LayerNorms 4H) + embed_in/embed_out + final LN
+    H = 4096
+    assert 32 * (12 * H * H + 13 * H) + 2 * 50432 * H + 2 * H == 6_857_302_016
+    # bigscience/bloom-560m: 24 x (12H^2 + 13H) + word embeddings (tied) + embedding LN + ln_f
+    inv = _inv(_cfg("bigscience__bloom-560m"))
+    H = 1024
+    assert sum(t.numel for t in inv.values()) == 24 * (12 * H * H + 13 * H) + 250880 * H + 4 * H == 559_214_592
+
+
+def test_bloom_and_opt_base_model_layout_from_names():
+    from ckptscope.analysis.arch import infer_layout
+
+    c = from_dict(_cfg("bigscience__bloom-560m"))
+    lay = infer_layout(c, ["word_embeddings.weight", "h.0.input_layernorm.bias", "ln_f.weight"])
+    assert lay == {"prefix": False}
+    names = [t.name for t in predict_inventory(c, lay)]
+    assert names[0] == "word_embeddings.weight" and "h.23.mlp.dense_4h_to_h.bias" in names
+    c = from_dict(_cfg("facebook__opt-350m"))
+    lay = infer_layout(c, ["decoder.embed_tokens.weight", "decoder.layers.0.fc1.weight"])
+    inv = {t.name: t for t in predict_inventory(c, lay)}
+    assert inv["decoder.project_in.weight"].shape == (1024, 512)  # word_embed_proj_dim 512 -> hidden 1024
+    assert "decoder.final_layer_norm.weight" not in inv  # do_layer_norm_before false: no final LayerNorm

@@ -50,6 +50,8 @@ VARIANTS = {
                                                                         "conv", "full_attention"]},
                                "LFM2-MoE: two dense layers then MoE, conv and attention layers (6 layers); the "
                                "class default has no layer_types and cannot be built"),
+    "transformers__exaone_moe": ("exaone_moe", "ExaoneMoeForCausalLM", {"num_hidden_layers": 4},
+                                 "class defaults (K-EXAONE widths, 4 layers: one dense, three MoE)"),
     "transformers__arcee": ("arcee", "ArceeForCausalLM", {"bos_token_id": 1, "eos_token_id": 2},
                             "class defaults (AFM-4.5B widths); bos/eos set inside the vocabulary"),
     "transformers__apertus": ("apertus", "ApertusForCausalLM", {"num_hidden_layers": 4},
