@@ -32,7 +32,8 @@ def _load(p):
 # Remote-code families transformers 5.23 has no class for: checked against hand derivations and published totals
 # in tests/test_arch_families.py instead.
 NO_TRANSFORMERS_CLASS = {"InternLM2ForCausalLM", "MiniCPMForCausalLM", "MiMoForCausalLM", "DeciLMForCausalLM",
-                         "ExaoneForCausalLM", "BailingMoeForCausalLM", "BailingMoeV2ForCausalLM"}
+                         "ExaoneForCausalLM", "BailingMoeForCausalLM", "BailingMoeV2ForCausalLM",
+                         "QWenLMHeadModel", "ChatGLMModel", "ChatGLMForConditionalGeneration", "BaichuanForCausalLM"}
 
 # Layout options that give what transformers 5 writes, instead of what the Hub checkpoints hold.
 TRANSFORMERS5 = {

@@ -92,7 +92,13 @@ def test_quantopts_unknown_scheme():
 
 #: the architecture-breadth fixtures (#12) cover families the GGUF converter mapping does not yet know (hybrids,
 #: remote-code layouts): this test holds the original 21 configs
-GGUF_CONFIGS = [p for p in config_dirs() if not p.name.startswith(("transformers__", "internlm__", "github-"))]
+#: real configs of #12's later families whose tensor names analysis/gguf/mapping.py does not map yet (GPT-NeoX,
+#: BLOOM, OPT, LFM2, EXAONE 3, Ling, Qwen v1, ChatGLM): a hint for the GGUF work, not a GGUF result
+GGUF_UNMAPPED = ("EleutherAI__pythia-6.9b-deduped", "bigscience__bloom-560m", "facebook__opt-350m", "LiquidAI__LFM2-1.2B",
+                 "LGAI-EXAONE__EXAONE-3.0-7.8B-Instruct", "inclusionAI__Ling-lite-1.5",
+                 "stvlynn__Qwen-7B-Chat-Cantonese", "THUDM__chatglm2-6b")
+GGUF_CONFIGS = [p for p in config_dirs() if not p.name.startswith(("transformers__", "internlm__", "github-"))
+                and p.name not in GGUF_UNMAPPED]
 
 
 @pytest.mark.parametrize("d", GGUF_CONFIGS, ids=lambda p: p.name)

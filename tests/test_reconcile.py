@@ -86,11 +86,11 @@ def test_unknown_family_config_only_prints_one_clear_line(run_cli, tmp_path):
     d = tmp_path / "m"
     d.mkdir()
     cfg = json.loads((CONFIGS / "openai-community__gpt2" / "config.json").read_text())
-    cfg["model_type"], cfg["architectures"] = "bloom", ["BloomForCausalLM"]
+    cfg["model_type"], cfg["architectures"] = "acme_lm", ["AcmeForCausalLM"]  # a family nobody has rules for
     (d / "config.json").write_text(json.dumps(cfg))
     code, out, err = run_cli("inspect", d)
     assert code == 0
-    assert out.count("no architecture rules for BloomForCausalLM") >= 1
+    assert out.count("no architecture rules for AcmeForCausalLM") >= 1
 
 
 def test_inspect_text_shows_rules_reconcile_and_tokenizer(run_cli, tmp_path):

@@ -124,7 +124,8 @@ def layer_kinds(config: ModelConfig | None) -> dict | None:
     """Per-layer facts for the memory planner, from the family rules (None without rules or config):
 
     ``{"family", "layers": [kind per decoder layer], "counts": {kind: n}, "state": {kind: {...shapes}}}``, where a
-    kind is ``attention`` (keeps K/V per token), ``mamba`` / ``mamba2`` / ``gated_deltanet`` / ``lightning`` (a state of
+    kind is ``attention`` (keeps K/V per token), ``mamba`` / ``mamba2`` / ``gated_deltanet`` / ``lightning`` /
+    ``short_conv`` (LFM2) (a state of
     fixed size per sequence: ``state[kind]`` gives the conv and ssm/recurrent shapes in elements),
     ``attention+mamba2`` (Falcon-H1: both in one layer) or ``none`` (no token mixer: Nemotron-H MLP/MoE blocks,
     DeciLM no-op or linear-replaced attention).
@@ -154,6 +155,10 @@ def layer_kinds(config: ModelConfig | None) -> dict | None:
         blocks = c.get("block_configs") if isinstance(c.get("block_configs"), list) else []
         kinds = ["none" if (b.get("attention") or {}).get("no_op") or (b.get("attention") or {}).get(
             "replace_with_linear") else "attention" for b in blocks[:100_000] if isinstance(b, dict)]
+    elif key in ("lfm2", "lfm2_moe") and L:  # LFM2: gated short-conv layers keep a fixed conv state
+        from .families.liquid import layer_types as lfm2_layer_types
+
+        kinds = ["short_conv" if t == "conv" else "attention" for t in lfm2_layer_types(d)]
     elif spec is not None and getattr(spec, "hybrid", False) and L:
         kinds = mixer_kinds(d, spec.recurrent)
     else:
@@ -164,7 +169,7 @@ def layer_kinds(config: ModelConfig | None) -> dict | None:
     state = {}
     for k in counts:
         base = k.split("+")[-1]
-        if base in ("mamba", "mamba2", "gated_deltanet", "lightning"):
+        if base in ("mamba", "mamba2", "gated_deltanet", "lightning", "short_conv"):
             try:
                 state[base] = state_shapes(d, base)
             except PredictionError:

@@ -6,7 +6,8 @@ sequence (constant in the sequence length, unlike a KV cache).
 - ``mamba2``: Mamba-2 (``in_proj`` to 2 x d_inner + 2 x groups x d_state + heads, ``conv1d`` over
   d_inner + 2 x groups x d_state, per-head ``A_log``/``D``/``dt_bias``, gated RMS ``norm`` of d_inner);
 - ``gated_deltanet``: Qwen3-Next's gated DeltaNet (``in_proj_qkvz``, ``in_proj_ba``, ``conv1d``, per-value-head
-  ``A_log``/``dt_bias``, head-wise ``norm``, ``out_proj``).
+  ``A_log``/``dt_bias``, head-wise ``norm``, ``out_proj``);
+- ``short_conv``: LFM2's gated short convolution (tensors in ``families/liquid.py``): state only.
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ def state_shapes(d, kind: str) -> dict:
     "ssm"/"recurrent": shape}, in elements. Constant in the sequence length."""
     if kind == "lightning":  # one (head_dim x head_dim) key-value state per head
         return {"recurrent": (d.nh, d.hd, d.hd)}
+    if kind == "short_conv":  # LFM2 gated short convolution: the last conv_L_cache inputs of H channels
+        K = _pos(_g(d, "conv_L_cache", default=3), "conv_L_cache")
+        return {"conv": (d.H, K)}
     if kind == "gated_deltanet":
         x = deltanet_dims(d)
         return {"conv": (2 * x["nk"] * x["dk"] + x["nv"] * x["dv"], x["conv"]),

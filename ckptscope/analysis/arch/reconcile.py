@@ -45,7 +45,8 @@ class ReconItem:
 QUIRKS = (
     ("stored_tied_head", re.compile(r"^(?:language_model\.)?(lm_head|output|embed_out)\.weight$"),
      "the head is stored although config.json says the embeddings are tied (loaders tie it and ignore the copy)"),
-    ("persisted_buffer", re.compile(r"(rotary_emb\.inv_freq|\.inv_freq|position_ids|\.attn\.(masked_)?bias)$"),
+    ("persisted_buffer", re.compile(r"(rotary_emb\.inv_freq|\.inv_freq|position_ids|\.attn\.(masked_)?bias"
+                                     r"|\.attention\.(masked_)?bias)$"),
      "a buffer (rotary inv_freq, position ids, causal mask) saved by an older transformers; not a parameter"),
     ("scale_tensors", re.compile(r"(_scale_inv|_scale|_scales|\.scales|\.qzeros|\.g_idx|\.absmax|zero_point)$"),
      "quantization scale / zero-point tensors the config's quantization_config does not describe"),

@@ -3,7 +3,7 @@
 Every mechanism the open-weight families use is read here, once, so that a family description (and the
 generic fallback) only says which one it uses:
 
-- MoE placement: ``moe_layers`` (explicit list), ``interleave_moe_layer_step`` (Llama 4: layers step-1, 2*step-1,
+- MoE placement: ``mlp_layer_types`` (EXAONE-MoE: dense/sparse per layer), ``moe_layers`` (explicit list), ``interleave_moe_layer_step`` (Llama 4: layers step-1, 2*step-1,
   ...), ``mlp_only_layers`` + ``decoder_sparse_step`` (Qwen-MoE, Qwen3-Next: sparse when (i+1) % step == 0),
   ``first_k_dense_replace`` + ``moe_layer_freq`` (DeepSeek, GLM-4.5: dense prefix, then every freq-th),
   ``moe_layer_start_index`` / ``moe_layer_end_index`` / ``moe_layer_interval`` (ERNIE 4.5),
@@ -34,6 +34,9 @@ def moe_flags(d) -> list[bool]:
     L, E, g = d.L, d.E, d.get
     if not E or E <= 0:
         return [False] * L
+    mlt = g("mlp_layer_types")  # EXAONE-MoE: "dense" / "sparse" per layer (before first_k_dense_replace)
+    if isinstance(mlt, list) and mlt:
+        return [i < len(mlt) and str(mlt[i]) == "sparse" for i in range(L)]
     explicit = _ints(g("moe_layers"))
     if explicit is not None:
         s = set(explicit)

@@ -49,6 +49,10 @@ SPECS = [
          qkv_bias="attention_bias", o_bias="attention_bias", mlp_bias="mlp_bias"),
     Spec(("minicpm",), ("MiniCPMForCausalLM",), "hand derivation from MiniCPM's remote modeling code (Llama layout, "
          "tied by default)", tie=True, qkv_bias="attention_bias", o_bias="attention_bias"),
+    Spec(("arcee",), ("ArceeForCausalLM",), TF.format("arcee"), qkv_bias="attention_bias", o_bias="attention_bias",
+         mlp="updown", mlp_bias="mlp_bias",
+         defaults={"vocab_size": 32000, "hidden_size": 2560, "intermediate_size": 18432, "num_hidden_layers": 32,
+                   "num_attention_heads": 32, "head_dim": 80, "tie_word_embeddings": False}),
     # --- MoE
     Spec(("olmoe",), ("OlmoeForCausalLM",), TF.format("olmoe"), qkv_bias="attention_bias", o_bias="attention_bias",
          qk_norm="full", moe="experts", moe_inter="intermediate_size"),
@@ -61,6 +65,12 @@ SPECS = [
     Spec(("glm4_moe",), ("Glm4MoeForCausalLM",), TF.format("glm4_moe"), qkv_bias="attention_bias",
          qk_norm="head", qk_norm_on="use_qk_norm", moe="experts", router_bias="gate", shared="shared_experts",
          mtp="deepseek"),
+    Spec(("exaone_moe",), ("ExaoneMoeForCausalLM",), TF.format("exaone_moe"), qk_norm="head", moe="experts",
+         router_bias="block", router_bias_dtype=None, shared="shared_experts",
+         defaults={"vocab_size": 102400, "hidden_size": 4096, "intermediate_size": 16384, "num_hidden_layers": 32,
+                   "num_attention_heads": 32, "num_key_value_heads": 32, "tie_word_embeddings": False,
+                   "first_k_dense_replace": 1, "moe_intermediate_size": 1024, "num_experts": 64,
+                   "num_experts_per_tok": 8, "num_shared_experts": 1}),
     Spec(("ernie4_5_moe",), ("Ernie4_5_MoeForCausalLM",), TF.format("ernie4_5_moe"), tie=True,
          qkv_bias="use_bias", o_bias="use_bias", mlp_bias="use_bias", moe="experts", shared="shared_experts",
          router_dtype="F32", router_bias="statics"),
