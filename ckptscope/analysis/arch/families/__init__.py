@@ -44,6 +44,8 @@ def _register() -> None:
         mod = importlib.import_module(f"{__name__}.{m}")
         for fam in mod.FAMILY_LIST:
             for mt in fam.MODEL_TYPES:
+                if mt in FAMILIES:  # two descriptions of one family: the later would silently win
+                    raise RuntimeError(f"model_type {mt!r} is described twice ({m}.py and an earlier module)")
                 FAMILIES[mt] = fam
             for a in fam.ARCHITECTURES:
                 ARCHITECTURES.setdefault(a, fam.MODEL_TYPES[0])

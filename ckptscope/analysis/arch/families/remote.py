@@ -7,7 +7,7 @@ from the family's own modeling file and checked against a hand derivation in tes
 - MiMo (``MiMoForCausalLM``): Qwen2 (q/k/v biases) plus ``num_nextn_predict_layers`` MTP blocks
   ``model.mtp_layers.N``: token_layernorm, hidden_layernorm, input_proj (H x 2H), a full decoder layer,
   final_layernorm;
-- ChatGLM2/3 and GLM-4 (``chatglm``): see ``_chatglm``;
+- ChatGLM2/3 and GLM-4 (``chatglm``): in ``remote_more.py``;
 - Nemotron-NAS / DeciLM (``DeciLMForCausalLM``, Llama-3.x-Nemotron Super/Ultra/51B): per-layer ``block_configs``:
   attention with heads // n_heads_in_group K/V heads, or ``replace_with_linear`` (``self_attn.linear_attn``
   H x H), or ``no_op`` (no attention and no input_layernorm); the FFN with intermediate
@@ -194,54 +194,3 @@ def _dbrx(s, d, layout):
 
 FAMILY_LIST.append(_Custom(Spec(("dbrx",), ("DbrxForCausalLM",), "transformers 5.23 meta-device build "
                                 "(fixtures/oracle/transformers__dbrx)"), _dbrx))
-
-
-def _chatglm(s, d, layout):
-    """ChatGLM2 / ChatGLM3 / GLM-4 (``ChatGLMForConditionalGeneration``, model_type ``chatglm``, THUDM's remote
-    code; GLM-4-9B-chat before its ``glm`` port): ``transformer.embedding.word_embeddings`` (padded_vocab_size),
-    per layer ``input_layernorm``, fused ``self_attention.query_key_value`` ((heads + 2 x multi_query_group_num) x
-    kv_channels rows; bias when ``add_qkv_bias``), ``self_attention.dense``, ``post_attention_layernorm``,
-    ``mlp.dense_h_to_4h`` (2 x ffn_hidden_size rows, gate and up fused) and ``mlp.dense_4h_to_h`` (biases when
-    ``add_bias_linear``), ``transformer.encoder.final_layernorm`` (``post_layer_norm``), an untied
-    ``transformer.output_layer``, and the rotary buffer ``transformer.rotary_pos_emb.inv_freq`` the remote code
-    registers as persistent: (kv_channels / 2) / 2 values (RotaryEmbedding(rotary_dim // 2)), checkpoint dtype.
-    Norms are RMSNorm without bias when ``rmsnorm``, else LayerNorm with bias. Checked against the real
-    GLM-4-9B-chat-layout index in fixtures/real_index/YinghaoHu__LegalHalBench (every name; total_size exact)."""
-    c = d.c
-    if c.get("ffn_hidden_size") is None:
-        raise PredictionError("ChatGLM-6B (v1) layout (no ffn_hidden_size) is not covered")
-    d.need("H", "L", "nh", "I", "V")
-    if c.get("vision_config"):
-        raise PredictionError("GLM-4V (chatglm with a vision tower) is not covered")
-    H, nh = d.H, d.nh
-    pv = c.get("padded_vocab_size")  # the remote code sizes the embedding and output layer by it
-    if isinstance(pv, int) and not isinstance(pv, bool) and 0 < pv <= 10_000_000:
-        d.V = pv
-    kvc = c.get("kv_channels") or H // nh
-    groups = c.get("multi_query_group_num") if c.get("multi_query_attention") else nh
-    for v, what in ((kvc, "kv_channels"), (groups, "multi_query_group_num")):
-        if not isinstance(v, int) or isinstance(v, bool) or not 0 < v <= 1_000_000:
-            raise PredictionError(f"config.json gives no usable value for {what}")
-    lb = bool(c.get("add_bias_linear", False))
-    qb = bool(c.get("add_qkv_bias", False)) or lb
-    nb = not c.get("rmsnorm", True)
-    yield "transformer.embedding.word_embeddings.weight", (d.V, H), EMBEDDING, None
-    for i in range(d.L):
-        p = f"transformer.encoder.layers.{i}"
-        yield from norm(p + ".input_layernorm", H, NORM, nb)
-        yield from linear(p + ".self_attention.query_key_value", (nh + 2 * groups) * kvc, H, ATTENTION, qb)
-        yield from linear(p + ".self_attention.dense", H, nh * kvc, ATTENTION, lb)
-        yield from norm(p + ".post_attention_layernorm", H, NORM, nb)
-        yield from linear(p + ".mlp.dense_h_to_4h", 2 * d.I, H, MLP, lb)
-        yield from linear(p + ".mlp.dense_4h_to_h", H, d.I, MLP, lb)
-    if c.get("post_layer_norm", True):
-        yield from norm("transformer.encoder.final_layernorm", H, NORM, nb)
-    yield from linear("transformer.output_layer", d.V, H, LM_HEAD, kind=None)
-    from ...classify import BUFFER
-
-    yield "transformer.rotary_pos_emb.inv_freq", (kvc // 2 // 2,), BUFFER, None
-
-
-FAMILY_LIST.append(_Custom(Spec(("chatglm",), ("ChatGLMForConditionalGeneration", "ChatGLMModel"),
-                                "real GLM-4-9B-chat-layout index (fixtures/real_index/YinghaoHu__LegalHalBench)"),
-                           _chatglm))

@@ -143,6 +143,13 @@ def _bailing_names(c, names) -> dict:
 # ---- ChatGLM2/3, GLM-4 (remote code)
 
 def _chatglm(s, d, layout):
+    """ChatGLM2 / ChatGLM3 / GLM-4 (THUDM's remote code; GLM-4-9B-chat before its ``glm`` port). Checked against
+    the real GLM-4-9B-chat-layout index in fixtures/real_index/YinghaoHu__LegalHalBench (every name, total_size
+    exact). ChatGLM-6B v1 (no ``ffn_hidden_size``) and GLM-4V (a ``vision_config``) have other layouts."""
+    if d.get("ffn_hidden_size") is None:
+        raise PredictionError("ChatGLM-6B (v1) layout (no ffn_hidden_size) is not covered")
+    if d.get("vision_config"):
+        raise PredictionError("GLM-4V (chatglm with a vision tower) is not covered")
     H = _int(d.H, "hidden_size")
     L = _int(d.L, "num_layers")
     nh = _int(d.nh, "num_attention_heads")
