@@ -23,17 +23,19 @@ LM_HEAD = "lm_head"
 MTP = "mtp"
 VISION = "vision_tower"
 AUDIO = "audio_tower"
+PROJECTOR = "projector"  #: multimodal projector / connector between a tower and the text model
 QUANT = "quant_scales"
 BUFFER = "buffer"
 OTHER = "other"
 
 COMPONENTS = (EMBEDDING, POSITION, ATTENTION, MLP, EXPERTS, SHARED, ROUTER, NORM, LM_HEAD, MTP,
-              VISION, AUDIO, QUANT, BUFFER, OTHER)
+              VISION, AUDIO, PROJECTOR, QUANT, BUFFER, OTHER)
 
 COMPONENT_LABELS = {
     EMBEDDING: "embedding", POSITION: "position embedding", ATTENTION: "attention", MLP: "dense MLP",
     EXPERTS: "MoE routed experts", SHARED: "MoE shared experts", ROUTER: "MoE router", NORM: "norms",
     LM_HEAD: "LM head", MTP: "multi-token prediction", VISION: "vision tower", AUDIO: "audio tower",
+    PROJECTOR: "multimodal projector",
     QUANT: "quantization scales/zeros", BUFFER: "buffers (non-trainable)", OTHER: "other",
 }
 
@@ -47,6 +49,10 @@ BUFFER_PAT = re.compile(r"(position_ids|\.attn\.bias|\.attn\.masked_bias|attenti
                         r"|rotary_emb\.inv_freq|\.inv_freq)$")
 VISION_PAT = re.compile(r"(^|\.)(vision_tower|vision_model|visual|vision_encoder|vision|image_encoder|vit"
                         r"|multi_modal_projector|mm_projector|vision_projection|image_newline)(\.|$)")
+#: projectors / connectors (checked before the tower patterns): LLaVA-style ``multi_modal_projector``, Gemma 3n's
+#: ``embed_vision`` / ``embed_audio``, Idefics3's ``connector``, Qwen-VL's patch mergers
+PROJECTOR_PAT = re.compile(r"(^|\.)(multi_modal_projector|mm_projector|vision_projection|embed_vision|embed_audio"
+                           r"|connector|audio_projection|merger|deepstack_merger_list)(\.|$)")
 AUDIO_PAT = re.compile(r"(^|\.)(audio_tower|audio_model|audio_encoder|speech_encoder|audio_projection"
                        r"|whisper_encoder)(\.|$)")
 MTP_PAT = re.compile(r"(^|\.)(mtp|nextn|mtp_layers|next_n)(\.|_|\d)")
@@ -187,6 +193,8 @@ def component_of(name: str) -> str:
         return QUANT
     if BUFFER_PAT.search(name):
         return BUFFER
+    if PROJECTOR_PAT.search(name):
+        return PROJECTOR
     if VISION_PAT.search(name):
         return VISION
     if AUDIO_PAT.search(name):

@@ -139,7 +139,7 @@ def estimate_scheme(tensors, config, scheme: str, group_size: int | None = None,
             continue
         name, shape, dtype = lg
         comp = C.component_of(name)
-        if comp in (C.BUFFER, C.VISION, C.AUDIO):
+        if comp in (C.BUFFER, C.VISION, C.AUDIO, C.PROJECTOR):
             continue
         n = math.prod(shape)
         est.parameters += n
@@ -183,7 +183,7 @@ def estimate_scheme(tensors, config, scheme: str, group_size: int | None = None,
         est.scale_bytes += s
         c["bytes"] += w + s
     est.total_bytes = est.weight_bytes + est.scale_bytes + est.kept_bytes
-    kept = sorted(set(C.COMPONENTS) - set(sch.components) - {C.QUANT, C.BUFFER, C.VISION, C.AUDIO, C.OTHER})
+    kept = sorted(set(C.COMPONENTS) - set(sch.components) - {C.QUANT, C.BUFFER, C.VISION, C.AUDIO, C.PROJECTOR, C.OTHER})
     est.assumptions = [f"{sch.label}: {sch.note}",
                        "quantized: 2-D+ weights of " + ", ".join(sorted(sch.components)),
                        "kept at their own 16/32-bit dtype: " + ", ".join(kept) + ", biases",

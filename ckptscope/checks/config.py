@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ..analysis.classify import AUDIO, AUDIO_PAT, BUFFER, QUANT, VISION, VISION_PAT, classify
+from ..analysis.classify import (AUDIO, AUDIO_PAT, BUFFER, PROJECTOR, PROJECTOR_PAT, QUANT, VISION, VISION_PAT,
+                                 classify)
 
 PLAIN_FLOATS = ("F16", "BF16", "F32", "F64")
 HEAD_PAT = re.compile(r"(^|\.)(lm_head|embed_out)\.(weight|qweight|weight_packed)$|^(model\.)?output\.weight$")
@@ -32,8 +33,8 @@ def _text(name: str) -> bool:
     classification; only quantization side-tensors, classified as such first, need the tower patterns."""
     comp = classify(name).component
     if comp == QUANT:
-        return not (VISION_PAT.search(name) or AUDIO_PAT.search(name))
-    return comp != VISION and comp != AUDIO
+        return not (VISION_PAT.search(name) or AUDIO_PAT.search(name) or PROJECTOR_PAT.search(name))
+    return comp != VISION and comp != AUDIO and comp != PROJECTOR
 
 
 def text_tensors(ck):

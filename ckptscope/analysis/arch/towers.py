@@ -1,4 +1,5 @@
-"""Vision towers and projectors of multimodal checkpoints, from ``vision_config`` (component ``vision_tower``).
+"""Vision towers and projectors of multimodal checkpoints, from ``vision_config`` (components ``vision_tower`` and
+``projector``).
 
 Each tower reads its own config dict with transformers' defaults for the fields a config.json leaves out, and
 yields tensors in the family format of ``engine.py`` under a prefix the multimodal family chooses.
@@ -6,10 +7,11 @@ yields tensors in the family format of ``engine.py`` under a prefix the multimod
 
 from __future__ import annotations
 
-from ..classify import VISION
+from ..classify import PROJECTOR, VISION
 from .engine import PredictionError, glu_mlp, linear, norm
 
 V = VISION
+P = PROJECTOR
 
 #: transformers 5.23 vision-config defaults (configuration_<family>.py) for the fields read here
 DEFAULTS = {
@@ -80,8 +82,8 @@ def siglip(p: str, raw: dict | None):
 
 def gemma3_projector(p: str, raw: dict | None, text_hidden: int):
     c = VCfg(raw, "siglip")
-    yield p + "mm_input_projection_weight", (c["hidden_size"], text_hidden), V, None
-    yield p + "mm_soft_emb_norm.weight", (c["hidden_size"],), V, None
+    yield p + "mm_input_projection_weight", (c["hidden_size"], text_hidden), P, None
+    yield p + "mm_soft_emb_norm.weight", (c["hidden_size"],), P, None
 
 
 def llama4_vision(p: str, raw: dict | None):
@@ -108,7 +110,7 @@ def llama4_vision(p: str, raw: dict | None):
 
 def llama4_projector(p: str, raw: dict | None, text_hidden: int):
     c = VCfg(raw, "llama4")
-    yield from linear(p + "linear_1", text_hidden, c["vision_output_dim"], V)
+    yield from linear(p + "linear_1", text_hidden, c["vision_output_dim"], P)
 
 
 def qwen_vl_vision(p: str, raw: dict | None, kind: str):
@@ -143,22 +145,22 @@ def qwen_vl_vision(p: str, raw: dict | None, kind: str):
             yield from linear(q + "mlp.fc1", I, E, V, True)
             yield from linear(q + "mlp.fc2", E, I, V, True)
     if kind == "qwen3_vl":
-        yield from _ln(p + "merger.norm", E)
-        yield from linear(p + "merger.linear_fc1", Hm, Hm, V, True)
-        yield from linear(p + "merger.linear_fc2", out, Hm, V, True)
+        yield from norm(p + "merger.norm", E, P, True)
+        yield from linear(p + "merger.linear_fc1", Hm, Hm, P, True)
+        yield from linear(p + "merger.linear_fc2", out, Hm, P, True)
         idx = c.get("deepstack_visual_indexes") or []
         for k in range(len(idx) if isinstance(idx, list) else 0):
             q = f"{p}deepstack_merger_list.{k}."
-            yield from _ln(q + "norm", Hm)
-            yield from linear(q + "linear_fc1", Hm, Hm, V, True)
-            yield from linear(q + "linear_fc2", out, Hm, V, True)
+            yield from norm(q + "norm", Hm, P, True)
+            yield from linear(q + "linear_fc1", Hm, Hm, P, True)
+            yield from linear(q + "linear_fc2", out, Hm, P, True)
         return
     if kind == "qwen2_5_vl":
-        yield from norm(p + "merger.ln_q", E, V)
+        yield from norm(p + "merger.ln_q", E, P)
     else:
-        yield from _ln(p + "merger.ln_q", E)
-    yield from linear(p + "merger.mlp.0", Hm, Hm, V, True)
-    yield from linear(p + "merger.mlp.2", out, Hm, V, True)
+        yield from norm(p + "merger.ln_q", E, P, True)
+    yield from linear(p + "merger.mlp.0", Hm, Hm, P, True)
+    yield from linear(p + "merger.mlp.2", out, Hm, P, True)
 
 
 def pixtral(p: str, raw: dict | None):
@@ -180,7 +182,7 @@ def pixtral(p: str, raw: dict | None):
 def mistral3_projector(p: str, raw: dict | None, text_hidden: int, merge: int, bias: bool):
     c = VCfg(raw, "pixtral")
     H = c["hidden_size"]
-    yield from norm(p + "norm", H, V)
-    yield from linear(p + "patch_merger.merging_layer", H, H * merge * merge, V)
-    yield from linear(p + "linear_1", text_hidden, H, V, bias)
-    yield from linear(p + "linear_2", text_hidden, text_hidden, V, bias)
+    yield from norm(p + "norm", H, P)
+    yield from linear(p + "patch_merger.merging_layer", H, H * merge * merge, P)
+    yield from linear(p + "linear_1", text_hidden, H, P, bias)
+    yield from linear(p + "linear_2", text_hidden, text_hidden, P, bias)

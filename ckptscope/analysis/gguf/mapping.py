@@ -184,7 +184,7 @@ def map_tensors(tensors, config: ModelConfig, *, mla_layout: str = "split") -> G
         if comp == C.BUFFER:
             drop("buffers (rotary inv_freq, attention masks)", t)
             continue
-        if comp in (C.VISION, C.AUDIO):
+        if comp in (C.VISION, C.AUDIO, C.PROJECTOR):
             drop("vision/audio tower (written to a separate mmproj GGUF)", t)
             continue
         rest = _PREFIX.sub("", name)
