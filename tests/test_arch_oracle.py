@@ -44,6 +44,7 @@ TRANSFORMERS5 = {
     "qwen3_next": {"mtp": False},
     "mimo": {"mtp": False},
     "minimax": {"lightning_buffers": True},  # transformers 5 saves the lightning-attention decay buffers
+    "gemma3n": {"kv_shared_weights": False},  # the Hub's (transformers 4.53) files keep K/V of the KV-shared layers
 }
 
 

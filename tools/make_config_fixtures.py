@@ -32,6 +32,7 @@ FAMILIES = {
     "ernie4_5_moe": "Ernie4_5_MoeForCausalLM", "hunyuan_v1_dense": "HunYuanDenseV1ForCausalLM",
     "hunyuan_v1_moe": "HunYuanMoEV1ForCausalLM", "seed_oss": "SeedOssForCausalLM", "smollm3": "SmolLM3ForCausalLM",
     "phimoe": "PhimoeForCausalLM", "dbrx": "DbrxForCausalLM", "mistral3": "Mistral3ForConditionalGeneration",
+    "gemma3n": "Gemma3nForConditionalGeneration",
 }
 #: defaults transformers' own model class cannot build (None where the model needs a number): set explicitly
 OVERRIDES = {

@@ -59,6 +59,7 @@ MTP_PAT = re.compile(r"(^|\.)(mtp|nextn|mtp_layers|next_n)(\.|_|\d)")
 
 # (regex, component) in order; applied after the checks above.
 RULES: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"\.altup_(unembed_)?projections\."), OTHER),  # Gemma 3n AltUp stream projections (not an MLP)
     (re.compile(r"(shared_experts?|shared_mlp)\.(?!gate\.weight)"), SHARED),
     (re.compile(r"(\.shared_expert_gate\.|\.router\.|\.mlp\.gate\.|\.block_sparse_moe\.gate\.|\.moe\.gate\."
                 r"|e_score_correction_bias|\.gate\.e_score|\.router_logits|\.mlp\.router$|\.expert_bias)"), ROUTER),
@@ -66,7 +67,8 @@ RULES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"(norm|layernorm|layer_norm|ln_\w+|ln\d*|LayerNorm|_ln|\.ln)(\.|_|$)|(^|\.)(ln_f|norm)\."), NORM),
     (re.compile(r"^(?:model\.|transformer\.|bert\.|roberta\.)?(lm_head|embed_out|output|cls|score|classifier|qa_outputs|pooler)\."
                 r"|\.shared_head\.head\."), LM_HEAD),
-    (re.compile(r"(^|\.)(embed_tokens|wte|word_embeddings|tok_embeddings|token_embd|embed_in|shared|embedding"
+    (re.compile(r"(^|\.)(embed_tokens|embed_tokens_per_layer|wte|word_embeddings|tok_embeddings|token_embd|embed_in"
+                r"|shared|embedding"
                 r"|token_type_embeddings|embeddings\.tok|wordembeddings)(\.|$)"), EMBEDDING),
     (re.compile(r"(^|\.)(wpe|position_embeddings|embed_positions|relative_attention_bias|pos_embed)(\.|$)"), POSITION),
     (re.compile(r"(self_attn|\.attn\.|attention|SelfAttention|EncDecAttention|cross_attn|encoder_attn|\.attn$"
