@@ -32,7 +32,12 @@ FAMILIES = {
     "ernie4_5_moe": "Ernie4_5_MoeForCausalLM", "hunyuan_v1_dense": "HunYuanDenseV1ForCausalLM",
     "hunyuan_v1_moe": "HunYuanMoEV1ForCausalLM", "seed_oss": "SeedOssForCausalLM", "smollm3": "SmolLM3ForCausalLM",
     "phimoe": "PhimoeForCausalLM", "dbrx": "DbrxForCausalLM", "mistral3": "Mistral3ForConditionalGeneration",
-    "gemma3n": "Gemma3nForConditionalGeneration",
+    "gemma3n": "Gemma3nForConditionalGeneration", "whisper": "WhisperForConditionalGeneration",
+    "qwen2_audio": "Qwen2AudioForConditionalGeneration", "voxtral": "VoxtralForConditionalGeneration",
+    "llava": "LlavaForConditionalGeneration", "llava_next": "LlavaNextForConditionalGeneration",
+    "llava_onevision": "LlavaOnevisionForConditionalGeneration", "paligemma": "PaliGemmaForConditionalGeneration",
+    "idefics3": "Idefics3ForConditionalGeneration", "smolvlm": "SmolVLMForConditionalGeneration",
+    "internvl": "InternVLForConditionalGeneration",
 }
 #: defaults transformers' own model class cannot build (None where the model needs a number): set explicitly
 OVERRIDES = {

@@ -20,13 +20,14 @@ DEFAULTS = {
     "gemma3n": {"hidden_size": 1536, "input_feat_size": 128, "conf_num_hidden_layers": 12,
                 "conf_num_attention_heads": 8, "conf_conv_kernel_size": 5, "sscp_conv_channel_size": [128, 32],
                 "sscp_conv_kernel_size": [[3, 3], [3, 3]], "sscp_conv_stride_size": [[2, 2], [2, 2]]},
-    # WhisperConfig() (whisper-tiny-like numbers); Qwen2AudioEncoderConfig() and VoxtralEncoderConfig() differ
-    "whisper": {"d_model": 256, "encoder_layers": 4, "encoder_ffn_dim": 1536, "num_mel_bins": 80,
+    # WhisperConfig(), Qwen2AudioEncoderConfig(), VoxtralEncoderConfig() (d_model/encoder_layers/encoder_ffn_dim are
+    # aliases of hidden_size/num_hidden_layers/intermediate_size in the last two: either spelling may be saved)
+    "whisper": {"d_model": 384, "encoder_layers": 4, "encoder_ffn_dim": 1536, "num_mel_bins": 80,
                 "max_source_positions": 1500},
     "qwen2_audio_encoder": {"d_model": 1280, "encoder_layers": 32, "encoder_ffn_dim": 5120, "num_mel_bins": 128,
                             "max_source_positions": 1500},
-    "voxtral_encoder": {"hidden_size": 1280, "num_hidden_layers": 32, "intermediate_size": 5120,
-                        "num_mel_bins": 128, "max_source_positions": 1500},
+    "voxtral_encoder": {"d_model": 1280, "encoder_layers": 32, "encoder_ffn_dim": 5120, "num_mel_bins": 128,
+                        "max_source_positions": 1500},
 }
 
 
@@ -34,6 +35,7 @@ class ACfg:
     """An audio config with defaults; every number read is checked."""
 
     def __init__(self, raw: dict | None, kind: str):
+        self.given = {k for k, v in (raw or {}).items() if v is not None}
         self.raw = {**DEFAULTS[kind], **{k: v for k, v in (raw or {}).items() if v is not None}}
 
     def __getitem__(self, key):
@@ -41,6 +43,18 @@ class ACfg:
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0 or v > 1_000_000:
             raise PredictionError(f"audio_config gives no usable value for {key}")
         return v
+
+    def _alias(self, key, alias):
+        return self[alias] if self.raw.get(alias) is not None and key not in self.given else self[key]
+
+    def width(self):
+        return self._alias("d_model", "hidden_size")
+
+    def layers(self):
+        return self._alias("encoder_layers", "num_hidden_layers")
+
+    def ffn(self):
+        return self._alias("encoder_ffn_dim", "intermediate_size")
 
     def pair(self, key, i) -> tuple[int, int]:
         v = self.raw.get(key)
@@ -118,19 +132,15 @@ def whisper_layer(q: str, d: int, ffn: int, comp: str, cross: bool = False):
 
 def whisper_encoder(p: str, raw: dict | None, kind: str = "whisper", comp: str = A):
     """The Whisper encoder under prefix ``p`` (``model.encoder.`` in Whisper, ``audio_tower.`` in Qwen2-Audio
-    and Voxtral). ``kind`` picks the defaults and the field names (Voxtral's encoder config uses
-    hidden_size / num_hidden_layers / intermediate_size)."""
+    and Voxtral); ``kind`` picks the defaults. Voxtral keeps its position table in F32 whatever the checkpoint
+    dtype (``VoxtralEncoder._keep_in_fp32_modules_strict = ["embed_positions"]``)."""
     c = ACfg(raw, kind)
-    if kind == "voxtral_encoder":
-        d, L, ffn = c["hidden_size"], c["num_hidden_layers"], c["intermediate_size"]
-    else:
-        d, L, ffn = c["d_model"], c["encoder_layers"], c["encoder_ffn_dim"]
-    mel = c["num_mel_bins"]
+    d, L, ffn, mel = c.width(), c.layers(), c.ffn(), c["num_mel_bins"]
     yield p + "conv1.weight", (d, mel, 3), comp, None
     yield p + "conv1.bias", (d,), comp, None
     yield p + "conv2.weight", (d, d, 3), comp, None
     yield p + "conv2.bias", (d,), comp, None
-    yield p + "embed_positions.weight", (c["max_source_positions"], d), comp, None
+    yield p + "embed_positions.weight", (c["max_source_positions"], d), comp, "F32" if kind == "voxtral_encoder" else None
     for i in range(L):
         yield from whisper_layer(f"{p}layers.{i}.", d, ffn, comp)
     yield from norm(p + "layer_norm", d, comp, True)
