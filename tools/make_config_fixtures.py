@@ -37,7 +37,7 @@ FAMILIES = {
     "llava": "LlavaForConditionalGeneration", "llava_next": "LlavaNextForConditionalGeneration",
     "llava_onevision": "LlavaOnevisionForConditionalGeneration", "paligemma": "PaliGemmaForConditionalGeneration",
     "idefics3": "Idefics3ForConditionalGeneration", "smolvlm": "SmolVLMForConditionalGeneration",
-    "internvl": "InternVLForConditionalGeneration",
+    "internvl": "InternVLForConditionalGeneration", "mllama": "MllamaForConditionalGeneration",
 }
 #: defaults transformers' own model class cannot build (None where the model needs a number): set explicitly
 OVERRIDES = {

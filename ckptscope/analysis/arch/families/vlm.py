@@ -204,3 +204,106 @@ FAMILY_LIST = [
     Towered("internvl", "InternVLForConditionalGeneration", "qwen2", QWEN2_7B, "language_model.model.",
             "language_model.", [internvit_part, internvl_projector], tie=True),
 ]
+
+
+# ---- Mllama (Llama 3.2 Vision) ----------------------------------------------------------------------------
+
+#: MllamaTextConfig() / MllamaVisionConfig() defaults (transformers 5.23; the classes document Llama-3.2-11B-Vision)
+MLLAMA_TEXT = {"vocab_size": 128256, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 40,
+               "num_attention_heads": 32, "num_key_value_heads": 8,
+               "cross_attention_layers": [3, 8, 13, 18, 23, 28, 33, 38]}
+MLLAMA_VISION = {"hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32, "num_global_layers": 8,
+                 "num_channels": 3, "image_size": 448, "patch_size": 14, "max_num_tiles": 4,
+                 "vision_output_dim": 7680,
+                 "supported_aspect_ratios": [[1, 1], [1, 2], [1, 3], [1, 4], [2, 1], [2, 2], [3, 1], [4, 1]]}
+
+
+def _mllama_vision_layer(q, H, I, gated):
+    for w in ("q_proj", "k_proj", "v_proj", "o_proj"):
+        yield from linear(q + "self_attn." + w, H, H, VISION)
+    yield from linear(q + "mlp.fc1", I, H, VISION, True)
+    yield from linear(q + "mlp.fc2", H, I, VISION, True)
+    yield from norm(q + "input_layernorm", H, VISION, True)
+    yield from norm(q + "post_attention_layernorm", H, VISION, True)
+    if gated:
+        yield q + "gate_attn", (1,), VISION, None
+        yield q + "gate_ffn", (1,), VISION, None
+
+
+def mllama_vision(p: str, raw: dict | None):
+    """Mllama's vision model: class token, gated learned positions plus per-aspect-ratio tile embeddings
+    (``len(supported_aspect_ratios) + 1`` rows), pre/post tile position embeddings, a local transformer of
+    ``num_hidden_layers`` and a gated global transformer of ``num_global_layers``."""
+    c = vision_towers.Cfg(raw, MLLAMA_VISION)
+    H, I, ch, ps, tiles = c["hidden_size"], c["intermediate_size"], c["num_channels"], c["patch_size"], c["max_num_tiles"]
+    ratios = c.get("supported_aspect_ratios")
+    if not isinstance(ratios, list) or not 0 < len(ratios) <= 10_000:
+        raise PredictionError("vision_config gives no usable supported_aspect_ratios")
+    n = (c["image_size"] // ps) ** 2 + 1
+    rows = len(ratios) + 1
+    yield p + "class_embedding", (H,), VISION, None
+    yield p + "gated_positional_embedding.embedding", (n, H), VISION, None
+    yield p + "gated_positional_embedding.gate", (1,), VISION, None
+    yield p + "gated_positional_embedding.tile_embedding.weight", (rows, tiles * n * H), VISION, None
+    yield p + "patch_embedding.weight", (H, ch, ps, ps), VISION, None
+    for t in ("pre", "post"):
+        yield f"{p}{t}_tile_positional_embedding.embedding.weight", (rows, tiles * H), VISION, None
+        yield f"{p}{t}_tile_positional_embedding.gate", (1,), VISION, None
+    yield from norm(p + "layernorm_pre", H, VISION, True)
+    yield from norm(p + "layernorm_post", H, VISION, True)
+    for i in range(c["num_hidden_layers"]):
+        yield from _mllama_vision_layer(f"{p}transformer.layers.{i}.", H, I, False)
+    for i in range(c["num_global_layers"]):
+        yield from _mllama_vision_layer(f"{p}global_transformer.layers.{i}.", H, I, True)
+
+
+class Mllama:
+    """Llama 3.2 Vision (``MllamaForConditionalGeneration``): the text model's ``cross_attention_layers`` replace
+    self-attention by gated cross-attention to the image (q/k norms per head, two scalar gates); the token
+    embedding has 8 extra rows (``vocab_size + 8``: the image tokens); the projector maps ``vision_output_dim``
+    (the final plus intermediate-layer features) to the text width, with a bias."""
+
+    MODEL_TYPES = ("mllama",)
+    ARCHITECTURES = ("MllamaForConditionalGeneration",)
+    TIE_DEFAULT = False
+    DEFAULT_DTYPE = "F32"
+    DEFAULTS = MLLAMA_TEXT
+    SOURCE = "transformers 5.23 meta-device build (fixtures/oracle/*mllama*)"
+
+    def tensors(self, d, layout):
+        from ...classify import ATTENTION, EMBEDDING, LM_HEAD, MLP, NORM
+        from ..engine import glu_mlp, gqa_attention
+
+        c = d.c
+        vraw = c.vision_config
+        yield from mllama_vision("vision_model.", vraw)
+        v = vision_towers.Cfg(vraw, MLLAMA_VISION)
+        d.need("H", "L", "nh", "kv", "hd", "I", "V")
+        yield from linear("multi_modal_projector", d.H, v["vision_output_dim"], PROJECTOR, True)
+        cross = c.get("cross_attention_layers")
+        if not isinstance(cross, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in cross):
+            raise PredictionError("text_config gives no usable cross_attention_layers")
+        cross = set(cross)
+        p = "language_model.model."
+        yield p + "embed_tokens.weight", (d.V + 8, d.H), EMBEDDING, None
+        for i in range(d.L):
+            q = f"{p}layers.{i}."
+            if i in cross:
+                yield from gqa_attention(q + "cross_attn", d, ATTENTION)
+                yield from norm(q + "cross_attn.q_norm", d.hd, NORM)
+                yield from norm(q + "cross_attn.k_norm", d.hd, NORM)
+                yield q + "cross_attn_attn_gate", (1,), ATTENTION, None
+                yield q + "cross_attn_mlp_gate", (1,), MLP, None
+            else:
+                yield from gqa_attention(q + "self_attn", d, ATTENTION)
+            yield from glu_mlp(q + "mlp", d.H, d.I, MLP)
+            yield from norm(q + "input_layernorm", d.H, NORM)
+            yield from norm(q + "post_attention_layernorm", d.H, NORM)
+        yield from norm(p + "norm", d.H, NORM)
+        top = c.full.get("tie_word_embeddings")
+        d.tied = top if isinstance(top, bool) else bool(c.raw.get("tie_word_embeddings", False))
+        if not d.tied:
+            yield from linear("language_model.lm_head", d.V, d.H, LM_HEAD, kind=None)
+
+
+FAMILY_LIST.append(Mllama())
