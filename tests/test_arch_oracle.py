@@ -47,6 +47,7 @@ TRANSFORMERS5 = {
     # checkpoints written by transformers 4.x (the Hub's) name a CLIP/SigLIP tower vision_tower.vision_model.*
     "llava": {"vision_model": False}, "llava_next": {"vision_model": False},
     "llava_onevision": {"vision_model": False}, "paligemma": {"vision_model": False},
+    "aya_vision": {"vision_model": False},
     "gemma3n": {"kv_shared_weights": False},  # the Hub's (transformers 4.53) files keep K/V of the KV-shared layers
 }
 

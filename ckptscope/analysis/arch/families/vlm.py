@@ -18,6 +18,7 @@ from __future__ import annotations
 from ...classify import PROJECTOR, VISION
 from .. import towers, vision_towers
 from ..engine import Dims, PredictionError, linear, norm
+from .defaults import DEFAULTS
 
 
 def _text_family(key):
@@ -184,6 +185,22 @@ def internvl_projector(c, td, layout):
     yield from linear("multi_modal_projector.linear_2", td.H, td.H, PROJECTOR, True)
 
 
+def aya_projector(c, td, layout):
+    """Aya Vision: pixel-shuffle by ``downsample_factor``, a layer norm, then a SwiGLU MLP
+    (``linear_1`` to ``alignment_intermediate_size``, ``linear_2`` from half of it), biases throughout."""
+    v = _vdef(c, AYA_VISION)
+    f = _pos(c.full.get("downsample_factor", 2), "downsample_factor")
+    n = _pos(v.get("hidden_size"), "vision_config.hidden_size") * f * f
+    mid = _pos(c.full.get("alignment_intermediate_size", td.H), "alignment_intermediate_size")
+    yield from norm("multi_modal_projector.layernorm", n, PROJECTOR, True)
+    yield from linear("multi_modal_projector.linear_1", mid, n, PROJECTOR, True)
+    yield from linear("multi_modal_projector.linear_2", td.H, mid // 2, PROJECTOR, True)
+
+
+#: AyaVisionConfig(): a SigLIP without head (its default of 14 heads does not divide 1152: not buildable as is)
+AYA_VISION = ({"hidden_size": 1152, "intermediate_size": 4304, "num_hidden_layers": 26, "num_channels": 3,
+               "image_size": 384, "patch_size": 14, "vision_use_head": False}, SIGLIP_CLASS)
+
 _SRC = "transformers 5.23 meta-device build (fixtures/oracle/{}); Hub layout: vision_tower.vision_model.*"
 HUB4 = {"vision_model": True}
 
@@ -203,6 +220,9 @@ FAMILY_LIST = [
             [siglip_part(IDEFICS3_VISION, "model.vision_model."), idefics3_connector]),
     Towered("internvl", "InternVLForConditionalGeneration", "qwen2", QWEN2_7B, "language_model.model.",
             "language_model.", [internvit_part, internvl_projector], tie=True),
+    Towered("aya_vision", "AyaVisionForConditionalGeneration", "cohere2", DEFAULTS["cohere2"],
+            "language_model.model.", "language_model.", [siglip_part(AYA_VISION), aya_projector], tie=True,
+            hub_layout=HUB4),
 ]
 
 
