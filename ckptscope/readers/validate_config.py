@@ -109,7 +109,8 @@ def validate_dict(d: dict, prefix: str = "") -> tuple[list[ConfigIssue], dict[st
         if k in d:
             if k in PER_LAYER_LISTS and isinstance(d[k], list):  # one width per layer (Gemma 3n's MatFormer)
                 if len(d[k]) > MAX_LAYERS:
-                    out.append(ConfigIssue(prefix + k, f"<list of {len(d[k]):,}>", f"has more than {MAX_LAYERS:,} entries"))
+                    out.append(ConfigIssue(prefix + k, f"<list of {len(d[k]):,}>",
+                                           f"has more than {MAX_LAYERS:,} entries"))
                     continue
                 got = [_check_int(f"{prefix}{k}[{i}]", x, lo, hi, out) for i, x in enumerate(d[k])]
                 if got and None not in got:

@@ -140,7 +140,8 @@ def whisper_encoder(p: str, raw: dict | None, kind: str = "whisper", comp: str =
     yield p + "conv1.bias", (d,), comp, None
     yield p + "conv2.weight", (d, d, 3), comp, None
     yield p + "conv2.bias", (d,), comp, None
-    yield p + "embed_positions.weight", (c["max_source_positions"], d), comp, "F32" if kind == "voxtral_encoder" else None
+    pos_dtype = "F32" if kind == "voxtral_encoder" else None
+    yield p + "embed_positions.weight", (c["max_source_positions"], d), comp, pos_dtype
     for i in range(L):
         yield from whisper_layer(f"{p}layers.{i}.", d, ffn, comp)
     yield from norm(p + "layer_norm", d, comp, True)

@@ -255,7 +255,8 @@ def mllama_vision(p: str, raw: dict | None):
     (``len(supported_aspect_ratios) + 1`` rows), pre/post tile position embeddings, a local transformer of
     ``num_hidden_layers`` and a gated global transformer of ``num_global_layers``."""
     c = vision_towers.Cfg(raw, MLLAMA_VISION)
-    H, I, ch, ps, tiles = c["hidden_size"], c["intermediate_size"], c["num_channels"], c["patch_size"], c["max_num_tiles"]
+    H, I, ch, ps = c["hidden_size"], c["intermediate_size"], c["num_channels"], c["patch_size"]
+    tiles = c["max_num_tiles"]
     ratios = c.get("supported_aspect_ratios")
     if not isinstance(ratios, list) or not 0 < len(ratios) <= 10_000:
         raise PredictionError("vision_config gives no usable supported_aspect_ratios")
