@@ -160,3 +160,38 @@ def test_fallback_counts_the_audio_config():
     audio = sum(t.numel for t in inv if t.component == AUDIO)
     assert audio > 0 and any(t.component == PROJECTOR for t in inv)
     assert abs(got - exact) / exact < 0.05, (got, exact)
+
+
+def _sparse_checkpoint(tmp_path, stem, rename=lambda n: n):
+    """A local folder: the config + one sparse safetensors file holding the oracle's tensors (transformers' meta
+    build: names, shapes, dtypes), optionally renamed to another save layout."""
+    from tests.stwriter import write_st
+
+    o = _oracle(stem)
+    d = tmp_path / stem
+    d.mkdir()
+    (d / "config.json").write_text((FIXTURES.parent / o["config"]).read_text())
+    write_st(d / "model.safetensors", {rename(n): (dt, s) for n, s, dt in o["tensors"]})
+    return d
+
+
+@pytest.mark.parametrize("stem,rename", [
+    ("transformers__llava", None),  # transformers 5's save names
+    ("transformers__llava", lambda n: n.replace("vision_tower.", "vision_tower.vision_model.", 1)),  # the Hub's
+    ("transformers__gemma3n", None),
+    ("transformers__qwen2_audio", None),
+    ("transformers__mllama", None),
+])
+def test_inspect_reconciles_headers_and_shows_each_tower(run_cli, tmp_path, stem, rename):
+    folder = _sparse_checkpoint(tmp_path, stem, rename or (lambda n: n))
+    code, out, err = run_cli("inspect", folder, "--json")
+    assert code == 0, err
+    rep = json.loads(out)
+    assert rep["reconciliation"]["status"] == "exact", rep["reconciliation"]["summary"]
+    comps = {k: (v["parameters"] if isinstance(v, dict) else v) for k, v in rep["parameters"]["by_component"].items()}
+    tower = {"transformers__qwen2_audio": AUDIO}.get(stem, VISION)
+    assert comps[tower] > 0 and comps[PROJECTOR] > 0
+    if stem == "transformers__gemma3n":
+        assert comps[AUDIO] > 0
+    else:  # everything else has a named place, the head under language_model. included
+        assert "other" not in comps, comps
