@@ -195,3 +195,13 @@ def test_inspect_reconciles_headers_and_shows_each_tower(run_cli, tmp_path, stem
         assert comps[AUDIO] > 0
     else:  # everything else has a named place, the head under language_model. included
         assert "other" not in comps, comps
+
+
+def test_kv_planner_leaves_gemma3n_shared_layers_without_cache():
+    """Gemma3nTextConfig(): 35 layers, the last 15 reuse K/V of earlier layers (transformers' Gemma3nTextAttention
+    updates the cache only for non-shared layers): 20 layers keep a cache, 4 of them global (every 5th)."""
+    from ckptscope.analysis.memory.kv import kv_layout
+
+    lay = kv_layout(from_dict(_cfg("transformers__gemma3n")))
+    assert [x.index for x in lay.layers] == list(range(20))
+    assert sum(x.kind == "full" for x in lay.layers) == 4
