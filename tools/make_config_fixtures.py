@@ -38,7 +38,7 @@ FAMILIES = {
     "llava_onevision": "LlavaOnevisionForConditionalGeneration", "paligemma": "PaliGemmaForConditionalGeneration",
     "idefics3": "Idefics3ForConditionalGeneration", "smolvlm": "SmolVLMForConditionalGeneration",
     "internvl": "InternVLForConditionalGeneration", "mllama": "MllamaForConditionalGeneration",
-    "aya_vision": "AyaVisionForConditionalGeneration",
+    "aya_vision": "AyaVisionForConditionalGeneration", "gemma3n_text": "Gemma3nForCausalLM",
 }
 #: defaults transformers' own model class cannot build (None where the model needs a number): set explicitly
 OVERRIDES = {

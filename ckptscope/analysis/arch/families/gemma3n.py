@@ -147,4 +147,26 @@ class Gemma3n:
         yield from _embedder("model.embed_audio.", araw, ah, H)
 
 
-FAMILY_LIST = [Gemma3n()]
+class Gemma3nText(Gemma3n):
+    """The text model alone (``Gemma3nForCausalLM``, ``model_type`` gemma3n_text): ``model.*`` + ``lm_head``."""
+
+    MODEL_TYPES = ("gemma3n_text",)
+    ARCHITECTURES = ("Gemma3nForCausalLM",)
+    SOURCE = "transformers 5.23 meta-device build (fixtures/oracle/transformers__gemma3n_text)"
+
+    def layout_from_names(self, c, names) -> dict:
+        L = c.get("num_hidden_layers", TEXT_DEFAULTS["num_hidden_layers"])
+        shared = c.get("num_kv_shared_layers", TEXT_DEFAULTS["num_kv_shared_layers"])
+        if isinstance(L, int) and isinstance(shared, int) and shared > 0 and any(
+                n.startswith("model.layers.") for n in names):
+            return {"kv_shared_weights": f"model.layers.{L - 1}.self_attn.k_proj.weight" in set(names)}
+        return {}
+
+    def tensors(self, d, layout):
+        c = d.c
+        tie = c.get("tie_word_embeddings")
+        d.tied = tie if isinstance(tie, bool) else True
+        yield from text_tensors(c, "model.", d.tied, layout.get("kv_shared_weights", True))
+
+
+FAMILY_LIST = [Gemma3n(), Gemma3nText()]
