@@ -45,6 +45,11 @@ TRANSFORMERS5 = {
     "qwen3_next": {"mtp": False},
     "mimo": {"mtp": False},
     "minimax": {"lightning_buffers": True},  # transformers 5 saves the lightning-attention decay buffers
+    # checkpoints written by transformers 4.x (the Hub's) name a CLIP/SigLIP tower vision_tower.vision_model.*
+    "llava": {"vision_model": False}, "llava_next": {"vision_model": False},
+    "llava_onevision": {"vision_model": False}, "paligemma": {"vision_model": False},
+    "aya_vision": {"vision_model": False},
+    "gemma3n": {"kv_shared_weights": False}, "gemma3n_text": {"kv_shared_weights": False},  # the Hub's (transformers 4.53) files keep K/V of the KV-shared layers
 }
 
 

@@ -32,11 +32,21 @@ def test_real_checkpoint_folders_have_no_errors(d):
     assert errors(res) == []
 
 
+#: errors that are really in a real config (true positives), by fixture
+KNOWN_REAL_ERRORS = {
+    # HuggingFaceTB/SmolVLM2-500M-Video-Instruct's model card config: top-level pad_token_id 128002 (Llama 3's)
+    # with a 49,280-token vocabulary
+    "github-smolvla__smolvlm2-500m-video-instruct": {"TK002"},
+}
+
+
 @pytest.mark.parametrize("d", config_dirs(), ids=lambda p: p.name)
 def test_real_configs_have_no_errors(d):
     res = run(d, select=["ALL"])
-    assert errors(res) == []
-    assert {f.rule for f in res.findings} <= {"RC005"}  # config alone: nothing to disagree with
+    known = KNOWN_REAL_ERRORS.get(d.name, set())
+    assert [e for e in errors(res) if e[0] not in known] == []
+    assert {e[0] for e in errors(res)} == known
+    assert {f.rule for f in res.findings} <= {"RC005"} | known  # config alone: nothing to disagree with
 
 
 def test_metadata_only_sharded_repo_says_so():

@@ -32,6 +32,13 @@ FAMILIES = {
     "ernie4_5_moe": "Ernie4_5_MoeForCausalLM", "hunyuan_v1_dense": "HunYuanDenseV1ForCausalLM",
     "hunyuan_v1_moe": "HunYuanMoEV1ForCausalLM", "seed_oss": "SeedOssForCausalLM", "smollm3": "SmolLM3ForCausalLM",
     "phimoe": "PhimoeForCausalLM", "dbrx": "DbrxForCausalLM", "mistral3": "Mistral3ForConditionalGeneration",
+    "gemma3n": "Gemma3nForConditionalGeneration", "whisper": "WhisperForConditionalGeneration",
+    "qwen2_audio": "Qwen2AudioForConditionalGeneration", "voxtral": "VoxtralForConditionalGeneration",
+    "llava": "LlavaForConditionalGeneration", "llava_next": "LlavaNextForConditionalGeneration",
+    "llava_onevision": "LlavaOnevisionForConditionalGeneration", "paligemma": "PaliGemmaForConditionalGeneration",
+    "idefics3": "Idefics3ForConditionalGeneration", "smolvlm": "SmolVLMForConditionalGeneration",
+    "internvl": "InternVLForConditionalGeneration", "mllama": "MllamaForConditionalGeneration",
+    "aya_vision": "AyaVisionForConditionalGeneration", "gemma3n_text": "Gemma3nForCausalLM",
 }
 #: defaults transformers' own model class cannot build (None where the model needs a number): set explicitly
 OVERRIDES = {
@@ -40,6 +47,10 @@ OVERRIDES = {
     "nemotron": {"num_key_value_heads": 8},
     "dbrx": {"attn_config": {"kv_n_heads": 8, "clip_qkv": 8, "rope_theta": 500000.0}},  # the default DbrxAttentionConfig
     # has no rope_theta the model can read; values of databricks/dbrx-instruct
+    "aya_vision": {"vision_config": {"model_type": "siglip_vision_model", "hidden_size": 1152, "intermediate_size": 4304,
+                                     "num_hidden_layers": 26, "num_attention_heads": 16, "image_size": 384,
+                                     "patch_size": 14, "vision_use_head": False}},  # the default's 14 heads do
+    # not divide its width 1152; 16 heads (SigLIP so400m's), every other number the composed default
     "starcoder2": {"bos_token_id": 0, "eos_token_id": 0},  # the class default 50256 is past its own vocab (49152);
     # bigcode/starcoder2-* configs use 0
 }

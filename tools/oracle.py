@@ -113,6 +113,11 @@ def _model_class(architecture: str):
 
 def build_inventory(config_dir: str | Path) -> dict:
     """Build the model of ``config_dir/config.json`` on meta and return the oracle record (see module doc)."""
+    if json.loads((Path(config_dir) / "config.json").read_text()).get("model_type") == "gemma3n":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))  # its vision tower is a timm model
+        import timm_shim
+
+        timm_shim.install()
     import torch
     import transformers
     from transformers import AutoConfig

@@ -50,22 +50,26 @@ BUFFER_PAT = re.compile(r"(position_ids|\.attn\.bias|\.attn\.masked_bias|attenti
                         r"|rotary_emb\.inv_freq|\.inv_freq)$")
 VISION_PAT = re.compile(r"(^|\.)(vision_tower|vision_model|visual|vision_encoder|vision|image_encoder|vit"
                         r"|multi_modal_projector|mm_projector|vision_projection|image_newline)(\.|$)")
-PROJECTOR_PAT = re.compile(r"(^|\.)(multi_modal_projector|mm_projector|vision_projection|merger"
-                           r"|deepstack_merger_list)(\.|$)")
+#: projectors / connectors (checked before the tower patterns): LLaVA-style ``multi_modal_projector``, Gemma 3n's
+#: ``embed_vision`` / ``embed_audio``, Idefics3's ``connector``, Qwen-VL's patch mergers
+PROJECTOR_PAT = re.compile(r"(^|\.)(multi_modal_projector|mm_projector|vision_projection|embed_vision|embed_audio"
+                           r"|connector|audio_projection|merger|deepstack_merger_list)(\.|$)")
 AUDIO_PAT = re.compile(r"(^|\.)(audio_tower|audio_model|audio_encoder|speech_encoder|audio_projection"
                        r"|whisper_encoder)(\.|$)")
 MTP_PAT = re.compile(r"(^|\.)(mtp|nextn|mtp_layers|next_n)(\.|_|\d)")
 
 # (regex, component) in order; applied after the checks above.
 RULES: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"\.altup_(unembed_)?projections\."), OTHER),  # Gemma 3n AltUp stream projections (not an MLP)
     (re.compile(r"(shared_experts?|shared_mlp)\.(?!gate\.weight)"), SHARED),
     (re.compile(r"(\.shared_expert_gate\.|\.router\.|\.mlp\.gate\.|\.block_sparse_moe\.gate\.|\.moe\.gate\."
                 r"|e_score_correction_bias|\.gate\.e_score|\.router_logits|\.mlp\.router$|\.expert_bias)"), ROUTER),
     (re.compile(r"(\.experts\.|\.block_sparse_moe\.experts|\.moe\.experts|\.block_sparse_moe\.(input|output)_linear)"), EXPERTS),
     (re.compile(r"(norm|layernorm|layer_norm|ln_\w+|ln\d*|LayerNorm|_ln|\.ln)(\.|_|$)|(^|\.)(ln_f|norm)\."), NORM),
-    (re.compile(r"^(?:model\.|transformer\.|bert\.|roberta\.)?(lm_head|embed_out|output|cls|score|classifier|qa_outputs|pooler)\."
+    (re.compile(r"^(?:model\.|transformer\.|bert\.|roberta\.|language_model\.)?(lm_head|embed_out|output|cls|score|classifier|qa_outputs|pooler)\."
                 r"|\.shared_head\.head\."), LM_HEAD),
-    (re.compile(r"(^|\.)(embed_tokens|wte|word_embeddings|tok_embeddings|token_embd|embed_in|shared|embedding"
+    (re.compile(r"(^|\.)(embed_tokens|embed_tokens_per_layer|wte|word_embeddings|tok_embeddings|token_embd|embed_in"
+                r"|shared|embedding"
                 r"|token_type_embeddings|embeddings\.tok|wordembeddings)(\.|$)"), EMBEDDING),
     (re.compile(r"(^|\.)(wpe|position_embeddings|embed_positions|relative_attention_bias|pos_embed)(\.|$)"), POSITION),
     (re.compile(r"(self_attn|\.attn\.|attention|SelfAttention|EncDecAttention|cross_attn|encoder_attn|\.attn$"

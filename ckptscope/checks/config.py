@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ..analysis.classify import AUDIO_PAT, BUFFER, QUANT, TOWERS, VISION_PAT, classify
+from ..analysis.classify import AUDIO_PAT, BUFFER, PROJECTOR_PAT, QUANT, TOWERS, VISION_PAT, classify
 
 PLAIN_FLOATS = ("F16", "BF16", "F32", "F64")
 HEAD_PAT = re.compile(r"(^|\.)(lm_head|embed_out)\.(weight|qweight|weight_packed)$|^(model\.)?output\.weight$")
@@ -32,7 +32,7 @@ def _text(name: str) -> bool:
     classification; only quantization side-tensors, classified as such first, need the tower patterns."""
     comp = classify(name).component
     if comp == QUANT:
-        return not (VISION_PAT.search(name) or AUDIO_PAT.search(name))
+        return not (VISION_PAT.search(name) or AUDIO_PAT.search(name) or PROJECTOR_PAT.search(name))
     return comp not in TOWERS
 
 

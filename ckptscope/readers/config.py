@@ -152,7 +152,11 @@ def from_dict(full: dict[str, Any], file: str = "config.json") -> ModelConfig:
     c.max_position_embeddings = _int(g("max_position_embeddings"))
     tie = raw.get("tie_word_embeddings", full.get("tie_word_embeddings"))
     c.tie_word_embeddings = tie if isinstance(tie, bool) else None
-    c.dtype = config_dtype(raw.get("torch_dtype") or full.get("torch_dtype") or raw.get("dtype") or full.get("dtype"))
+    if raw is full:
+        c.dtype = config_dtype(raw.get("torch_dtype") or raw.get("dtype"))
+    else:  # nested: save_pretrained sets the dtype on the top-level config; a sub-config's may be stale
+        c.dtype = config_dtype(full.get("torch_dtype") or full.get("dtype") or raw.get("torch_dtype")
+                               or raw.get("dtype"))
     rt = g("rope_theta")
     rope_params = raw.get("rope_parameters") if isinstance(raw.get("rope_parameters"), dict) else None
     if rt is None and rope_params:

@@ -60,6 +60,8 @@ _b(("moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step"), 1, MA
 _b(("num_nextn_predict_layers",), 0, MAX_NEXTN)
 _b(("num_labels",), 0, 1 * M)
 
+#: sizing fields that may also be a list of one value per layer (each entry bounded like the field)
+PER_LAYER_LISTS = ("intermediate_size",)
 #: list fields whose entries are layer numbers or one entry per layer
 LAYER_LISTS = ("layer_types", "mlp_only_layers", "no_rope_layers")
 
@@ -105,6 +107,15 @@ def validate_dict(d: dict, prefix: str = "") -> tuple[list[ConfigIssue], dict[st
     vals: dict[str, int] = {}
     for k, (lo, hi) in BOUNDS.items():
         if k in d:
+            if k in PER_LAYER_LISTS and isinstance(d[k], list):  # one width per layer (Gemma 3n's MatFormer)
+                if len(d[k]) > MAX_LAYERS:
+                    out.append(ConfigIssue(prefix + k, f"<list of {len(d[k]):,}>",
+                                           f"has more than {MAX_LAYERS:,} entries"))
+                    continue
+                got = [_check_int(f"{prefix}{k}[{i}]", x, lo, hi, out) for i, x in enumerate(d[k])]
+                if got and None not in got:
+                    vals[k] = max(got)
+                continue
             v = _check_int(prefix + k, d[k], lo, hi, out)
             if v is not None:
                 vals[k] = v

@@ -8,13 +8,14 @@
    dense width, ``attention_bias``/``mlp_bias``, MoE placement (``moe_layers``, ``interleave_moe_layer_step``,
    ``moe_layer_freq`` + ``first_k_dense_replace``, ``mlp_only_layers`` + ``decoder_sparse_step``, ...), shared
    experts, ``layer_types`` with linear-attention / Mamba layers, ``block_configs``, MTP layers, a vision tower
-   from ``vision_config``, and an absent ``tie_word_embeddings`` meaning an untied head (transformers' own
+   from ``vision_config``, a Whisper-style audio encoder + projector from ``audio_config``, and an absent
+   ``tie_word_embeddings`` meaning an untied head (transformers' own
    default for decoder configs). Names follow the Llama layout; only the counts are meant.
 """
 
 from __future__ import annotations
 
-from ..classify import MTP, VISION
+from ..classify import AUDIO, MTP, PROJECTOR, VISION
 from .decoder import Spec, tensors as decoder_tensors
 from .engine import LIN, Dims, ExpectedTensor, PredictionError, build, glu_mlp, linear, norm
 
@@ -83,6 +84,40 @@ class _Generic:
         v = c.vision_config
         if isinstance(v, dict):
             yield from _vit(v)
+        a = c.audio_config
+        if isinstance(a, dict):
+            yield from _audio_encoder(a, d.H)
+
+
+def _audio_encoder(a: dict, text_hidden):
+    """A Whisper-style encoder from an audio_config (two 1-D convs over the mel bins, learned positions, per layer
+    q/k/v/o + 2-matrix MLP with biases + 2 norms) and one projector to the text width."""
+    def i(*keys, default=None):
+        for k in keys:
+            x = a.get(k)
+            if isinstance(x, int) and not isinstance(x, bool) and 0 < x < 1_000_000:
+                return x
+        if default is None:
+            raise PredictionError("audio_config gives no usable hidden size / layer count")
+        return default
+
+    H = i("d_model", "hidden_size")
+    L = i("encoder_layers", "num_hidden_layers", "conf_num_hidden_layers", "num_layers")
+    I = i("encoder_ffn_dim", "intermediate_size", default=4 * H)
+    mel = i("num_mel_bins", "input_feat_size", "n_mels", default=80)
+    yield "audio.conv1.weight", (H, mel, 3), AUDIO, None
+    yield "audio.conv2.weight", (H, H, 3), AUDIO, None
+    yield "audio.embed_positions.weight", (i("max_source_positions", default=1500), H), AUDIO, None
+    for k in range(L):
+        p = f"audio.layers.{k}"
+        yield from linear(p + ".qkv", 3 * H, H, AUDIO, True, kind=None)
+        yield from linear(p + ".o", H, H, AUDIO, True, kind=None)
+        yield from linear(p + ".fc1", I, H, AUDIO, True, kind=None)
+        yield from linear(p + ".fc2", H, I, AUDIO, True, kind=None)
+        yield from norm(p + ".norm1", H, AUDIO, True)
+        yield from norm(p + ".norm2", H, AUDIO, True)
+    if isinstance(text_hidden, int) and text_hidden > 0:
+        yield from linear("audio_projector", text_hidden, H, PROJECTOR, True, kind=None)
 
 
 def _vit(v: dict):

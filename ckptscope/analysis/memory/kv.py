@@ -127,6 +127,10 @@ def layer_kinds(config: ModelConfig) -> tuple[list[str], list[str]]:
                 kinds.append("full")
         kinds += ["full"] * (n - len(kinds))
         notes.append("layer kinds from config layer_types")
+        shared = config.get("num_kv_shared_layers")
+        if isinstance(shared, int) and not isinstance(shared, bool) and 0 < shared < len(kinds):
+            kinds[-shared:] = ["none"] * shared  # Gemma 3n: the last layers reuse earlier layers' K/V
+            notes.append(f"num_kv_shared_layers: the last {shared} layers reuse earlier layers' K/V (no cache)")
         return kinds, notes
     period = config.get("attn_layer_period")
     if isinstance(period, int) and period > 0 and mt in ("jamba",):
