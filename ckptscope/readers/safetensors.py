@@ -11,7 +11,6 @@ import json
 import math
 import operator
 import re
-from itertools import chain
 from dataclasses import dataclass, field
 
 from ..dtypes import DTYPE_BITS
@@ -260,9 +259,11 @@ def validate_header(obj: dict, file: str, file_size: int | None, header_len: int
 
     # Contiguity: sorted by start, the spans must tile [0, data_size) exactly.
     data_size = None if file_size is None else file_size - 8 - n
-    flat = list(chain.from_iterable(sorted(zip([t.start for t in tensors], [t.end for t in tensors]))))
-    if flat and flat[0] == 0 and flat[2::2] == flat[1:-1:2] and (data_size is None or flat[-1] <= data_size):
-        pos = flat[-1]  # each span ends where the next begins, the last one inside the data region
+    end_at = dict(zip([t.start for t in tensors], [t.end for t in tensors]))  #: start -> end
+    starts = sorted(end_at) if len(end_at) == len(tensors) else None  # distinct starts: ints sort in C
+    if starts and starts[0] == 0 and list(map(end_at.__getitem__, starts[:-1])) == starts[1:] and (
+            data_size is None or end_at[starts[-1]] <= data_size):
+        pos = end_at[starts[-1]]  # each span ends where the next begins, the last one inside the data region
     else:
         order = sorted(tensors, key=_by_span)
         pos = 0
