@@ -16,6 +16,7 @@ class IndexInfo:
     total_size: int | None
     weight_map: dict[str, str]
     metadata: dict = field(default_factory=dict)
+    metadata_is_object: bool = True  #: False when the file's 'metadata' is present but not an object
 
     @property
     def shards(self) -> list[str]:
@@ -51,7 +52,8 @@ def parse_index(data: bytes, file: str) -> IndexInfo:
     if isinstance(ts, float) and ts.is_integer():
         ts = int(ts)
     return IndexInfo(file=file, total_size=ts if isinstance(ts, int) and not isinstance(ts, bool) else None,
-                     weight_map=wm, metadata=meta)
+                     weight_map=wm, metadata=meta,
+                     metadata_is_object=obj.get("metadata") is None or isinstance(obj.get("metadata"), dict))
 
 
 def cross_check(index: IndexInfo, headers, strict: bool = True) -> list[Problem]:

@@ -16,6 +16,9 @@ HEAD_NAMES = re.compile(r"^(lm_head|embed_out|output|cls\.predictions\.decoder)\
 _EMBED_OR_HEAD = re.compile(EMBED_NAMES.pattern + "|" + HEAD_NAMES.pattern)
 
 
+_PACKABLE = frozenset({"I32", "U32", "I8", "U8"})  #: packing_factor is 1 for every other stored dtype
+
+
 def _human(n: float) -> str:
     from ...units import human_count
 
@@ -48,7 +51,7 @@ def _components(tensors, config) -> list[tuple]:
         comps = [pl.component for pl in pls]
         mtps = [pl.is_mtp for pl in pls]
         layers = [pl.layer for pl in pls]
-        fs = [packing_factor(n, d, config) for n, d in zip(names, dts)]
+        fs = [packing_factor(n, d, config) if d in _PACKABLE else 1 for n, d in zip(names, dts)]
     sums: dict[tuple, int] = defaultdict(int)
     prod = math.prod
     for (comp, is_mtp, layer, shape, f), n in Counter(zip(comps, mtps, layers, shapes, fs)).items():
