@@ -204,3 +204,48 @@ def test_hostile_shape_with_many_huge_dims_fails_fast(tmp_path):
     p = write_raw(tmp_path / "x.safetensors", text, 0)
     msg = _err(p)
     assert "overflows" in msg and len(msg) < 300
+
+
+# The reader checks an entry whose (dtype, shape) it has already seen with a few look-ups, and only when one search
+# of the header text shows plain integers in every shape and offset. Each header below repeats a valid shape, then
+# smuggles a value that compares equal to it (1.0 == 1, true == 1) or hides the key behind a JSON escape: every
+# entry must still get every check.
+def _raw(tmp_path, header: str, data: int):
+    p = tmp_path / "x.safetensors"
+    b = header.encode()
+    p.write_bytes(struct.pack("<Q", len(b)) + b + b"\0" * data)
+    return p
+
+
+@pytest.mark.parametrize("second", [
+    '"b": {"dtype": "F16", "shape": [2.0, 3], "data_offsets": [12, 24]}',
+    '"b": {"dtype": "F16", "shape": [true, 6], "data_offsets": [12, 24]}',
+    '"b": {"dtype": "F16", "\\u0073hape": [2.0, 3], "data_offsets": [12, 24]}',
+    '"b": {"dtype": "F16", "shape": [2, 3], "data_offsets": [12.0, 24]}',
+    '"b": {"dtype": "F16", "shape": [2, 3], "data_offsets": "12"}',
+    '"b": {"dtype": ["F16"], "shape": [2, 3], "data_offsets": [12, 24]}',
+    '"b": [1, 2, 3]',
+])
+def test_a_repeated_shape_with_a_lookalike_value_is_still_refused(tmp_path, second):
+    first = '"a": {"dtype": "F16", "shape": [2, 3], "data_offsets": [0, 12]}'
+    if "true, 6" in second:
+        first = '"a": {"dtype": "F16", "shape": [1, 6], "data_offsets": [0, 12]}'
+    p = _raw(tmp_path, "{" + first + ", " + second + "}", 24)
+    with pytest.raises(HeaderError):
+        read_header_file(str(p))
+    h = read_header_file(str(p), strict=False)
+    assert [t.name for t in h.tensors] == ["a"]  # the second entry is refused, the first kept
+    assert {pr.code for pr in h.problems} & {"ST004", "ST006"}
+
+
+def test_many_entries_of_one_shape_all_checked_for_their_spans(tmp_path):
+    """Entries of one (dtype, shape) take the short path; a wrong span, an overlap or a gap is still found."""
+    ents = [f'"t{i}": {{"dtype": "F32", "shape": [4], "data_offsets": [{16 * i}, {16 * i + 16}]}}' for i in range(50)]
+    good = _raw(tmp_path, "{" + ", ".join(ents) + "}", 800)
+    assert len(read_header_file(str(good)).tensors) == 50
+    for bad_ent, code in ((f'"t7": {{"dtype": "F32", "shape": [4], "data_offsets": [112, 127]}}', "ST007"),
+                          (f'"t7": {{"dtype": "F32", "shape": [4], "data_offsets": [104, 120]}}', "ST009")):
+        e = list(ents)
+        e[7] = bad_ent
+        h = read_header_file(str(_raw(tmp_path, "{" + ", ".join(e) + "}", 800)), strict=False)
+        assert code in {pr.code for pr in h.problems}

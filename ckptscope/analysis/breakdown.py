@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import defaultdict
+import operator
+from collections import Counter, defaultdict
+from itertools import repeat
 from typing import Iterable, Protocol
 
 from ..readers.config import ModelConfig
-from .classify import (BUFFER, COMPONENTS, EMBEDDING, EXPERTS, LM_HEAD, MTP, POSITION, QUANT, classify,
+from .classify import (BUFFER, COMPONENTS, EMBEDDING, EXPERTS, LM_HEAD, MTP, POSITION, QUANT, classify_many,
                        packing_factor)
 
 
@@ -38,75 +40,91 @@ def _layer_key(layer: str) -> tuple:
     return (0, int(layer))
 
 
+_PACKABLE = frozenset({"I32", "U32", "I8", "U8"})  #: packing_factor is 1 for every other stored dtype
+_FACTS = operator.attrgetter("layer", "component", "base", "is_mtp")  #: what the sums below need of a placement
+
+
 def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None, factors: dict | None = None) -> dict:
     """All the counts a Report needs. Parameters are logical (packed weights unpacked); elements are stored.
 
     ``factors`` (tensor name -> logical parameters per stored element) overrides the name/config rule for packed
-    weights whose packing is read off their side tensors' shapes (MLX, see ckptscope.kinds.packed)."""
+    weights whose packing is read off their side tensors' shapes (MLX, see ckptscope.kinds.packed).
+
+    The tensors are counted by (layer, component, dtype, shape, packing factor) in C-level passes (list
+    comprehensions and a Counter over zipped columns); a 100k-tensor checkpoint has a few thousand such groups, and
+    every sum below is taken once per group.
+    """
+    tensors = tensors if isinstance(tensors, list) else list(tensors)
+    mtp_start = config.num_hidden_layers if config and config.num_nextn_predict_layers else None
+    names = [t.name for t in tensors]
+    dts = [t.dtype for t in tensors]
+    shapes = [t.shape for t in tensors]
+    facts = list(map(_FACTS, classify_many(names, config, mtp_start)))
+    if factors or not _PACKABLE.isdisjoint(dts):
+        pack_cache: dict[tuple[str, str], int] = {}
+        fs = []
+        for name, dt in zip(names, dts):
+            f = factors.get(name) if factors else None
+            if f is None and dt in _PACKABLE:
+                key = (name[name.rfind("."):], dt)
+                f = pack_cache.get(key)
+                if f is None:
+                    f = pack_cache[key] = packing_factor(name, dt, config)
+            fs.append(1 if f is None else f)
+    else:
+        fs = repeat(1)
+    groups = Counter(zip(facts, dts, shapes, fs))
+    nbytes1: dict[tuple, int] = {}  #: (dtype, shape) -> bytes of one tensor (one dtype and shape: one size)
+    wanted = len(set(zip(dts, shapes)))
+    for t in tensors:
+        k = (t.dtype, t.shape)
+        if k not in nbytes1:
+            nbytes1[k] = t.nbytes
+            if len(nbytes1) == wanted:
+                break
+
     p_dtype: dict[str, int] = defaultdict(int)
     e_dtype: dict[str, int] = defaultdict(int)
     b_dtype: dict[str, int] = defaultdict(int)
     p_comp: dict[str, int] = defaultdict(int)
     b_comp: dict[str, int] = defaultdict(int)
     layers: dict[str, dict] = {}
-    count = 0
+    count = len(tensors)
     count_dtype: dict[str, int] = defaultdict(int)
     mtp_params = 0
     mtp_comp: dict[str, int] = defaultdict(int)
-    routed_by_layer: dict[str, int] = defaultdict(int)
-    experts_seen: dict[str, set] = defaultdict(set)
-    largest: list[tuple[int, str, str, tuple]] = []  # a min-heap of the 10 biggest
-    pack_cache: dict[tuple[str, str], int] = {}
+    routed = 0
     packed = 0
-    mtp_start = config.num_hidden_layers if config and config.num_nextn_predict_layers else None
-    sizes: dict[tuple, int] = {}  #: (dtype, shape) -> elements, computed once per distinct shape
     prod = math.prod
-    for t in tensors:
-        count += 1
-        dt, shape, name = t.dtype, t.shape, t.name
-        numel = sizes.get((dt, shape))
-        if numel is None:
-            numel = sizes[(dt, shape)] = prod(shape)
-        nb = t.nbytes
-        pl = classify(name, config, mtp_start)
-        key = (name[name.rfind("."):], dt)
-        f = factors.get(name) if factors else None
-        if f is None:
-            f = pack_cache.get(key)
-        if f is None:
-            f = pack_cache[key] = packing_factor(name, dt, config)
-        params = numel * f if type(f) is int else int(numel * f)  # MLX 3/5/6-bit: 32/bits is a fraction
+    for ((layer, comp, base, is_mtp), dt, shape, f), n in groups.items():
+        numel = prod(shape)
+        each = numel * f if type(f) is int else int(numel * f)  # MLX 3/5/6-bit: 32/bits is a fraction
+        params = each * n
+        nb = nbytes1[(dt, shape)] * n
         if f != 1:
             packed += params
-        e_dtype[dt] += numel
+        e_dtype[dt] += numel * n
         p_dtype[dt] += params
         b_dtype[dt] += nb
-        count_dtype[dt] += 1
-        comp = pl.component
+        count_dtype[dt] += n
         p_comp[comp] += params
         b_comp[comp] += nb
-        if pl.is_mtp:
-            if comp != QUANT:
-                mtp_params += params
-                mtp_comp[_mtp_sub(name)] += params
-        layer = pl.layer
-        if comp == EXPERTS and not pl.is_mtp:
-            routed_by_layer[layer or "?"] += params
-            if pl.expert is not None:
-                experts_seen[layer or "?"].add(pl.expert)
+        if is_mtp and comp != QUANT:
+            mtp_params += params
+            sub = base or comp
+            mtp_comp[sub if sub != MTP else "other"] += params
+        if comp == EXPERTS and not is_mtp:
+            routed += params
         if layer is not None:
             L = layers.get(layer)
             if L is None:
                 L = layers[layer] = {"layer": layer, "parameters": 0, "bytes": 0, "tensors": 0,
-                                     "components": defaultdict(int), "mtp": pl.is_mtp}
+                                     "components": defaultdict(int), "mtp": is_mtp}
             L["parameters"] += params
             L["bytes"] += nb
-            L["tensors"] += 1
+            L["tensors"] += n
             L["components"][comp] += params
-        if len(largest) < 10:
-            heapq.heappush(largest, (nb, name, dt, tuple(shape)))
-        elif nb > largest[0][0]:
-            heapq.heapreplace(largest, (nb, name, dt, tuple(shape)))
+    largest = _largest(tensors, nbytes1)
 
     total = sum(p_dtype.values())
     quant = p_comp.get(QUANT, 0)
@@ -134,7 +152,6 @@ def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None, factors
         "lm_head": p_comp.get(LM_HEAD, 0),
         "layers": {"dense": dense_layers, "moe": moe_layers, "mtp": sum(1 for L in by_layer if L["mtp"])},
     }
-    routed = sum(routed_by_layer.values())
     if routed and config and config.num_experts and config.num_experts_per_tok:
         E, k = config.num_experts, config.num_experts_per_tok
         active = weights - mtp_params - routed + routed * k // E
@@ -152,7 +169,7 @@ def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None, factors
     tensors_out = {
         "count": count,
         "by_dtype": _sorted_dict(dict(count_dtype)),
-        "largest": [{"name": n, "dtype": d, "shape": list(s), "bytes": b} for b, n, d, s in sorted(largest, reverse=True)],
+        "largest": largest,
     }
     if mtp_params:
         params["mtp_by_component"] = _sorted_dict(dict(mtp_comp))
@@ -165,9 +182,10 @@ def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None, factors
     }
 
 
-def _mtp_sub(name: str) -> str:
-    """Component inside an MTP layer (its own embedding copy, attention, experts, head...)."""
-    from .classify import component_of
-
-    c = component_of(name)
-    return c if c != MTP else "other"
+def _largest(tensors: list, nbytes1: dict, n: int = 10) -> list[dict]:
+    """The ``n`` largest tensors by bytes (ties by name). Only tensors at least as big as the n-th largest distinct
+    size are looked at (a cut that keeps every candidate: fewer than n distinct sizes lie above it)."""
+    sizes = sorted(set(nbytes1.values()), reverse=True)
+    thr = sizes[min(n, len(sizes)) - 1] if sizes else 0
+    top = heapq.nsmallest(n, (t for t in tensors if t.nbytes >= thr), key=lambda t: (-t.nbytes, t.name))
+    return [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape), "bytes": t.nbytes} for t in top]

@@ -6,6 +6,7 @@ decoder, encoder and encoder-decoder families, fused and per-expert MoE layouts,
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 
@@ -87,6 +88,7 @@ class Placement:
     layer_num: int | None = None
     expert: int | None = None
     is_mtp: bool = False
+    base: str | None = None  #: the component the name alone gives, before the MTP rule (what an MTP layer holds)
 
 
 def _mtp_start(config: ModelConfig | None) -> int | None:
@@ -145,9 +147,31 @@ def classify(name: str, config: ModelConfig | None = None, mtp_start: int | None
         m = _MEMO_MTP.get(name)
         if m is None:
             m = _MEMO_MTP[name] = Placement(pl.component if pl.component == QUANT else MTP, pl.layer, pl.layer_num,
-                                            pl.expert, True)
+                                            pl.expert, True, pl.base)
         return m
     return pl
+
+
+def classify_many(names: list[str], config: ModelConfig | None = None,
+                  mtp_start: int | None = None) -> list[Placement]:
+    """:func:`classify` of every name, in order, with the per-name work done once per new name and the common
+    case (no MTP rule in play) answered by one list comprehension over the memo."""
+    memo = _MEMO
+    if len(memo) + len(names) >= _MEMO_MAX:
+        memo.clear()
+        _MEMO_MTP.clear()
+    for n in names:
+        if n not in memo:
+            memo[n] = _classify(n)
+    if mtp_start is None and config is not None:
+        mtp_start = _mtp_start(config)
+    out = [memo[n] for n in names]
+    if mtp_start is not None or any(map(_IS_MTP, out)):  # MTP placements depend on the config: the general rule
+        return [classify(n, config, mtp_start) for n in names]
+    return out
+
+
+_IS_MTP = operator.attrgetter("is_mtp")
 
 
 def layer_of(name: str) -> str | None:
@@ -169,6 +193,11 @@ def _classify(name: str) -> Placement:
         pieces = _SPLIT.split(name)
         nums = pieces[1::2]
         tmpl = ".#".join(pieces[::2]) if nums else name
+    return _placement(tmpl, nums)
+
+
+def _placement(tmpl: str, nums) -> Placement:
+    """The shared Placement of a name whose numbers are ``nums`` and whose pattern (numbers as '#') is ``tmpl``."""
     t = _template(tmpl)
     comp, layer_slot, stack, expert_slot, mtp_name = t
     lp = nums[layer_slot] if layer_slot is not None else None
@@ -185,7 +214,7 @@ def _classify(name: str) -> Placement:
         if len(_PLACEMENTS) > _MEMO_MAX:
             _PLACEMENTS.clear()
         pl = _PLACEMENTS[key] = Placement(MTP if (mtp_name and comp != QUANT) else comp, layer, layer_num, expert,
-                                          mtp_name)
+                                          mtp_name, comp)
     return pl
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ..analysis.classify import AUDIO_PAT, BUFFER, PROJECTOR_PAT, QUANT, TOWERS, VISION_PAT, classify
+from ..analysis.classify import AUDIO_PAT, BUFFER, PROJECTOR_PAT, QUANT, TOWERS, VISION_PAT, classify, classify_many
 
 PLAIN_FLOATS = ("F16", "BF16", "F32", "F64")
 HEAD_PAT = re.compile(r"(^|\.)(lm_head|embed_out)\.(weight|qweight|weight_packed)$|^(model\.)?output\.weight$")
@@ -27,20 +27,30 @@ def _arch_api():
     return arch
 
 
-def _text(name: str) -> bool:
+def _text(name: str, pl=None) -> bool:
     """Outside the vision and audio towers. The component comes from the (memoised, per name pattern)
     classification; only quantization side-tensors, classified as such first, need the tower patterns."""
-    comp = classify(name).component
+    comp = (pl or classify(name)).component
     if comp == QUANT:
         return not (VISION_PAT.search(name) or AUDIO_PAT.search(name) or PROJECTOR_PAT.search(name))
     return comp not in TOWERS
+
+
+def _placed_text(ck) -> list[tuple]:
+    """[(tensor, placement)] of the language model's tensors, classified once per Checkpoint."""
+    cached = getattr(ck, "_check_placed_text", None)
+    if cached is None:
+        pls = classify_many([t.name for t in ck.tensors])
+        cached = [(t, pl) for t, pl in zip(ck.tensors, pls) if _text(t.name, pl)]
+        ck._check_placed_text = cached
+    return cached
 
 
 def text_tensors(ck):
     """The language model's tensors (vision and audio towers aside), computed once per Checkpoint."""
     cached = getattr(ck, "_check_text_tensors", None)
     if cached is None:
-        cached = [t for t in ck.tensors if _text(t.name)]
+        cached = [t for t, _ in _placed_text(ck)]
         ck._check_text_tensors = cached
     return cached
 
@@ -58,12 +68,13 @@ def run(ctx) -> None:
         return
     cfg = "config.json"
     tensors = text_tensors(ck)
+    placed = _placed_text(ck)
 
     # CF001: torch_dtype vs the dominant plain float dtype of the weights (quant side-tensors and buffers aside).
     if c.dtype and ctx.on("CF001"):
         by = Counter()
-        for t in tensors:
-            if t.dtype in PLAIN_FLOATS and classify(t.name).component not in (QUANT, BUFFER):
+        for t, pl in placed:
+            if t.dtype in PLAIN_FLOATS and pl.component not in (QUANT, BUFFER):
                 by[t.dtype] += t.nbytes
         if by:
             stored, nbytes = by.most_common(1)[0]
@@ -84,8 +95,7 @@ def run(ctx) -> None:
     # CF004: expert counts per layer.
     if c.num_experts and c.num_experts > 1:
         per_layer: dict[str, set[int]] = {}
-        for t in tensors:
-            pl = classify(t.name)
+        for t, pl in placed:
             if pl.expert is not None and pl.layer is not None:
                 per_layer.setdefault(pl.layer, set()).add(pl.expert)
         bad = {k: v for k, v in per_layer.items() if len(v) != c.num_experts or max(v) >= c.num_experts}
@@ -115,8 +125,7 @@ def run(ctx) -> None:
 
     # CF006 / CF007: layer indices vs num_hidden_layers (decoder-only and encoder-only stacks).
     groups: dict[str, set[int]] = {}
-    for t in tensors:
-        pl = classify(t.name)
+    for t, pl in placed:
         if pl.layer is not None and not t.name.startswith(("mtp.", "model.mtp")):
             stack = pl.layer.split(".")[0] if "." in pl.layer else ""
             groups.setdefault(stack, set()).add(pl.layer_num)

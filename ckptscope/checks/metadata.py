@@ -17,8 +17,13 @@ def index_files(files) -> list[str]:
 def run(ctx) -> None:
     files = ctx.files
     lfs = {r[2] for r in ctx.raw if r[0] in ("ST011", "MD010")}  # already reported as unreadable
+    idx = getattr(ctx.ck, "index", None)
     for rel in [f for f in JSON_FILES if f in files] + index_files(files):
         if rel in lfs:
+            continue
+        if idx is not None and idx.file == rel:  # parsed while loading: an object whose weight_map names files,
+            if not idx.metadata_is_object:  # none outside the repository (else the reader refused it: IX000)
+                ctx.add("MD001", f"{rel}: 'metadata' is not an object", rel)
             continue
         obj, err = ctx.json(rel)
         if err:

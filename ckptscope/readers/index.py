@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import repeat
 from dataclasses import dataclass, field
 
 from ..errors import HeaderError
@@ -15,6 +16,7 @@ class IndexInfo:
     total_size: int | None
     weight_map: dict[str, str]
     metadata: dict = field(default_factory=dict)
+    metadata_is_object: bool = True  #: False when the file's 'metadata' is present but not an object
 
     @property
     def shards(self) -> list[str]:
@@ -35,21 +37,23 @@ def parse_index(data: bytes, file: str) -> IndexInfo:
     if not isinstance(obj, dict) or not isinstance(obj.get("weight_map"), dict):
         raise HeaderError("has no 'weight_map' object", file)
     wm = obj["weight_map"]
-    checked: set[str] = set()  # ~100k entries name a few hundred files: judge each file name once
-    for k, v in wm.items():
-        if not isinstance(v, str):
-            raise HeaderError(f"weight_map entry {k!r} is not a file name", file)
-        if v in checked:
-            continue
-        if unsafe_path(v):
-            raise HeaderError(f"weight_map entry {k!r} names {v!r}, a path outside the repository", file)
-        checked.add(v)
+    try:  # ~100k entries name a few hundred files: judge each distinct file name once
+        files = set(wm.values())
+    except TypeError:  # an unhashable value (a list, an object): not a file name, said below
+        files = None
+    if files is None or not all(type(v) is str for v in files) or any(map(unsafe_path, files)):
+        for k, v in wm.items():  # name the first offending entry
+            if not isinstance(v, str):
+                raise HeaderError(f"weight_map entry {k!r} is not a file name", file)
+            if unsafe_path(v):
+                raise HeaderError(f"weight_map entry {k!r} names {v!r}, a path outside the repository", file)
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     ts = meta.get("total_size")
     if isinstance(ts, float) and ts.is_integer():
         ts = int(ts)
     return IndexInfo(file=file, total_size=ts if isinstance(ts, int) and not isinstance(ts, bool) else None,
-                     weight_map=dict(wm), metadata=meta)
+                     weight_map=wm, metadata=meta,
+                     metadata_is_object=obj.get("metadata") is None or isinstance(obj.get("metadata"), dict))
 
 
 def cross_check(index: IndexInfo, headers, strict: bool = True) -> list[Problem]:
@@ -64,11 +68,14 @@ def cross_check(index: IndexInfo, headers, strict: bool = True) -> list[Problem]
     where: dict[str, str] = {}
     n = 0
     for h in headers:
-        f = h.file
         n += len(h.tensors)
-        where.update({t.name: f for t in h.tensors if t.name not in where})
+        where.update(zip([t.name for t in h.tensors], repeat(h.file)))
     if n == len(where) and where == index.weight_map:  # the common case, decided in one comparison
         return problems
+    if n != len(where):  # a name in two shards: where it is seen first
+        where = {}
+        for h in headers:
+            where.update({t.name: h.file for t in h.tensors if t.name not in where})
     if n != len(where):
         seen: dict[str, str] = {}
         for h in headers:

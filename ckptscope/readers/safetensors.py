@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import operator
+import re
 from dataclasses import dataclass, field
 
 from ..dtypes import DTYPE_BITS
@@ -154,10 +155,12 @@ def parse_header(data: bytes, file: str, file_size: int | None = None, strict: b
         raise HeaderError(f"header is not valid JSON ({msg})", file) from None
     if not isinstance(obj, dict):
         raise HeaderError("header JSON is not an object", file)
-    return validate_header(obj, file, file_size, n, strict=strict)
+    return validate_header(obj, file, file_size, n, strict=strict, text=text)
 
 
 _by_span = operator.attrgetter("start", "end")
+#: a "shape" or "data_offsets" list holding anything but digits, commas and blanks (a float, a sign, true, a string)
+_ODD_NUMBER = re.compile(r'"(?:shape|data_offsets)"\s*:\s*\[[^\]]*[^\d\s,\]]')
 
 
 def _span(name: str, dtype, shape: list, bad) -> int | None:
@@ -182,9 +185,13 @@ def _span(name: str, dtype, shape: list, bad) -> int | None:
 
 
 def validate_header(obj: dict, file: str, file_size: int | None, header_len: int,
-                    strict: bool = True) -> HeaderInfo:
+                    strict: bool = True, text: str | None = None) -> HeaderInfo:
     """Every check of :func:`parse_header` on a header already decoded from JSON (a file, a snapshot, the Hub's
-    sharded-metadata endpoint). ``header_len`` is the header's length in the file. ``obj`` is consumed."""
+    sharded-metadata endpoint). ``header_len`` is the header's length in the file. ``obj`` is consumed.
+
+    ``text``: the JSON text ``obj`` was decoded from. When one search of it shows that every shape and offset
+    holds plain non-negative integers only, an entry whose (dtype, shape) was already checked costs a few
+    look-ups; every other entry gets every check."""
     n = header_len
     info = HeaderInfo(file=file, file_size=file_size, header_len=n)
 
@@ -204,49 +211,71 @@ def validate_header(obj: dict, file: str, file_size: int | None, header_len: int
     tensors: list[TensorInfo] = []
     app = tensors.append
     sizes: dict[tuple, int] = {}  #: (dtype, shape) -> bytes, for shapes already checked in this header
-    for name, ent in obj.items():
+
+    def entry(name, ent) -> None:
+        """Every check of one entry; appends its TensorInfo when it passes."""
         if type(ent) is not dict:
             bad("ST004", f"tensor {name!r}: entry is not an object", name)
-            continue
+            return
         dtype = ent.get("dtype")
         shape = ent.get("shape")
         offs = ent.get("data_offsets")
         if not isinstance(dtype, str) or not isinstance(shape, list) or not isinstance(offs, list):
             bad("ST004", f"tensor {name!r}: needs string 'dtype', list 'shape' and list 'data_offsets'", name)
-            continue
-        try:
-            key = (dtype, tuple(shape))
-            size = sizes.get(key)
-        except TypeError:  # an unhashable dimension (a list, a dict): not an integer, said below
-            key, size = None, None
+            return
+        size = _span(name, dtype, shape, bad)
         if size is None:
-            size = _span(name, dtype, shape, bad)
-            if size is None:
-                continue
-            if key is not None:
-                sizes[key] = size
+            return
         if len(offs) != 2 or type(offs[0]) is not int or type(offs[1]) is not int or offs[0] < 0 or offs[1] < offs[0]:
             bad("ST004", f"tensor {name!r}: data_offsets {_short(offs)} must be two integers 0 <= begin <= end", name)
-            continue
+            return
         span = offs[1] - offs[0]
         if span != size:
             bad("ST007", f"tensor {name!r}: {dtype} {_short(shape)} needs {size:,} bytes but data_offsets span {span:,}", name)
-            continue
-        app(TensorInfo(name, dtype, key[1], file, offs[0], offs[1]))
+            return
+        sizes[(dtype, tuple(shape))] = size
+        app(TensorInfo(name, dtype, tuple(shape), file, offs[0], offs[1]))
+
+    if text is not None and ("\\u" in text or _ODD_NUMBER.search(text)):
+        text = None  # an escaped key, or a shape or offset that is not a plain integer somewhere: check every entry
+    if text is None:
+        for name, ent in obj.items():
+            entry(name, ent)
+    else:  # every number in a shape or an offset is a plain integer: entries of a (dtype, shape) seen are cheap
+        TI = TensorInfo
+        get = sizes.get
+        for name, ent in obj.items():
+            try:
+                dtype = ent["dtype"]
+                shape = tuple(ent["shape"])
+                s0, s1 = ent["data_offsets"]
+                ok = get((dtype, shape)) == s1 - s0 and type(dtype) is str
+            except (TypeError, KeyError, ValueError):
+                ok = False
+            if not ok:
+                entry(name, ent)
+            else:
+                app(TI(name, dtype, shape, file, s0, s1))
 
     # Contiguity: sorted by start, the spans must tile [0, data_size) exactly.
     data_size = None if file_size is None else file_size - 8 - n
-    order = sorted(tensors, key=_by_span)
-    pos = 0
-    for t in order:
-        if t.start != pos:
-            if t.start < pos:
-                bad("ST009", f"tensor {t.name!r}: data_offsets [{t.start}, {t.end}] overlap the previous tensor (ends at {pos})", t.name)
-            else:
-                bad("ST009", f"tensor {t.name!r}: gap of {t.start - pos:,} bytes before data_offsets [{t.start}, {t.end}]", t.name)
-        pos = max(pos, t.end)
-        if data_size is not None and t.end > data_size:
-            bad("ST008", f"tensor {t.name!r}: data_offsets end {t.end:,} past the {data_size:,}-byte data region (file truncated?)", t.name)
+    end_at = dict(zip([t.start for t in tensors], [t.end for t in tensors]))  #: start -> end
+    starts = sorted(end_at) if len(end_at) == len(tensors) else None  # distinct starts: ints sort in C
+    if starts and starts[0] == 0 and list(map(end_at.__getitem__, starts[:-1])) == starts[1:] and (
+            data_size is None or end_at[starts[-1]] <= data_size):
+        pos = end_at[starts[-1]]  # each span ends where the next begins, the last one inside the data region
+    else:
+        order = sorted(tensors, key=_by_span)
+        pos = 0
+        for t in order:
+            if t.start != pos:
+                if t.start < pos:
+                    bad("ST009", f"tensor {t.name!r}: data_offsets [{t.start}, {t.end}] overlap the previous tensor (ends at {pos})", t.name)
+                else:
+                    bad("ST009", f"tensor {t.name!r}: gap of {t.start - pos:,} bytes before data_offsets [{t.start}, {t.end}]", t.name)
+            pos = max(pos, t.end)
+            if data_size is not None and t.end > data_size:
+                bad("ST008", f"tensor {t.name!r}: data_offsets end {t.end:,} past the {data_size:,}-byte data region (file truncated?)", t.name)
     if data_size is not None and pos < data_size and not info.problems:
         bad("ST010", f"data region is {data_size:,} bytes but tensors cover only {pos:,}")
     info.tensors = tensors

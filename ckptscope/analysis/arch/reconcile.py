@@ -98,6 +98,14 @@ class Reconciliation:
                 "differences_omitted": max(0, len(probs) - limit)}
 
 
+def _by_name(records: list) -> dict:
+    """name -> (dtype, shape as a tuple), built by C-level passes (the common case: shapes are tuples already)."""
+    shapes = [r.shape for r in records]
+    if not all(type(sh) is tuple for sh in shapes):
+        shapes = [tuple(sh) for sh in shapes]
+    return dict(zip([r.name for r in records], zip([r.dtype for r in records], shapes)))
+
+
 def reconcile(expected: Iterable, actual: Iterable) -> Reconciliation:
     """Match every real tensor to an expected one by name; compare shape and dtype.
 
@@ -106,8 +114,9 @@ def reconcile(expected: Iterable, actual: Iterable) -> Reconciliation:
     the common case (everything matches); only a checkpoint that differs is walked tensor by tensor.
     """
     actual = actual if isinstance(actual, list) else list(actual)
-    exp = {e.name: (e.dtype, tuple(e.shape)) for e in expected}
-    act = {a.name: (a.dtype, tuple(a.shape)) for a in actual}
+    expected = expected if isinstance(expected, list) else list(expected)
+    exp = _by_name(expected)
+    act = _by_name(actual)
     counts = {s: 0 for s in STATUSES}
     if exp == act:
         counts["exact"] = len(exp)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
+from itertools import repeat
 
 from ..classify import BUFFER, EMBEDDING, EXPERTS, LM_HEAD, MTP, POSITION, QUANT, classify, packing_factor
 
@@ -15,6 +16,9 @@ HEAD_NAMES = re.compile(r"^(lm_head|embed_out|output|cls\.predictions\.decoder)\
 _EMBED_OR_HEAD = re.compile(EMBED_NAMES.pattern + "|" + HEAD_NAMES.pattern)
 
 
+_PACKABLE = frozenset({"I32", "U32", "I8", "U8"})  #: packing_factor is 1 for every other stored dtype
+
+
 def _human(n: float) -> str:
     from ...units import human_count
 
@@ -22,27 +26,37 @@ def _human(n: float) -> str:
 
 
 def _components(tensors, config) -> list[tuple]:
-    """[(tensor, component, is_mtp, layer, params)] for predicted tensors (component known: no regexes) or real
-    ones (classified by name). One pass; callers share the list."""
-    from ..classify import layer_of
+    """[(None, component, is_mtp, layer, parameters)] summed per (component, MTP, layer), for predicted tensors
+    (component known: no regexes) or real ones (classified by name). Counted in C-level passes (list
+    comprehensions, a Counter over zipped columns); callers share the list and only sum it."""
+    from ..classify import classify_many
 
+    tensors = tensors if isinstance(tensors, list) else list(tensors)
+    if not tensors:
+        return []
+    names = [t.name for t in tensors]
+    dts = [t.dtype for t in tensors]
+    shapes = [t.shape for t in tensors]
     mtp_start = config.num_hidden_layers if config is not None and config.num_nextn_predict_layers else None
-    out = []
-    app = out.append
-    sizes: dict[tuple, int] = {}
-    for t in tensors:
-        comp = getattr(t, "component", None)
-        if comp is not None:
-            layer = layer_of(t.name)
-            numel = sizes.get(t.shape)
-            if numel is None:
-                numel = sizes[t.shape] = math.prod(t.shape)
-            app((t, comp, comp == MTP, layer, numel * 2 if (t.dtype == "U8" and t.name.endswith("_blocks")) else numel))
+    comps = [getattr(t, "component", None) for t in tensors]
+    if None not in comps:  # predicted: the family gave the component; only the layer comes from the name
+        layers = [pl.layer for pl in classify_many(names)]
+        mtps = [c == MTP for c in comps]
+        if "U8" in dts:  # MXFP4 blocks: two values per stored byte
+            fs = [2 if (d == "U8" and n.endswith("_blocks")) else 1 for n, d in zip(names, dts)]
         else:
-            pl = classify(t.name, config, mtp_start)
-            app((t, pl.component, pl.is_mtp, pl.layer,
-                 math.prod(t.shape) * packing_factor(t.name, t.dtype, config)))
-    return out
+            fs = repeat(1)
+    else:
+        pls = classify_many(names, config, mtp_start)
+        comps = [pl.component for pl in pls]
+        mtps = [pl.is_mtp for pl in pls]
+        layers = [pl.layer for pl in pls]
+        fs = [packing_factor(n, d, config) if d in _PACKABLE else 1 for n, d in zip(names, dts)]
+    sums: dict[tuple, int] = defaultdict(int)
+    prod = math.prod
+    for (comp, is_mtp, layer, shape, f), n in Counter(zip(comps, mtps, layers, shapes, fs)).items():
+        sums[(comp, is_mtp, layer)] += prod(shape) * f * n
+    return [(None, comp, is_mtp, layer, params) for (comp, is_mtp, layer), params in sums.items()]
 
 
 def active_parameters(tensors, config, rows: list | None = None) -> dict:
@@ -183,16 +197,15 @@ def _totals(inv, config=None) -> dict:
     b_dtype: dict[str, int] = defaultdict(int)
     n_dtype: dict[str, int] = defaultdict(int)
     comp_p: dict[str, int] = defaultdict(int)
-    sizes: dict[tuple, tuple[int, int]] = {}  #: (dtype, shape) -> (elements, bytes), once per distinct shape
-    for t in inv:
-        k = (t.dtype, t.shape)
-        nb = sizes.get(k)
-        if nb is None:
-            nb = sizes[k] = (t.numel, t.nbytes)
-        p_dtype[t.dtype] += nb[0]
-        b_dtype[t.dtype] += nb[1]
-        n_dtype[t.dtype] += 1
-        comp_p[t.component] += nb[0]
+    from ...dtypes import nbytes
+
+    for (dt, shape, comp), n in Counter(zip([t.dtype for t in inv], [t.shape for t in inv],
+                                            [t.component for t in inv])).items():
+        numel = math.prod(shape)
+        p_dtype[dt] += numel * n
+        b_dtype[dt] += nbytes(dt, numel) * n
+        n_dtype[dt] += n
+        comp_p[comp] += numel * n
     if "U8" in p_dtype or str((config.quant_method if config is not None else None) or "").lower() == "mxfp4":
         ht, rule = hub_total(inv, config)
     else:  # the common case: every element counts (one pass saved on 100k-tensor checkpoints)
