@@ -1,0 +1,57 @@
+"""More vision-language families: GLM-4.1V / GLM-4.6V-Flash (``glm4v``), GLM-4.5V / GLM-4.6V (``glm4v_moe``),
+transformers' ``glm46v``, DeepSeek-VL and DeepSeek-VL-Hybrid.
+
+Each is a :class:`~.composite.Composite`: the text decoder (a table spec) on ``text_config`` filled with the config
+class defaults, plus a vision tower and a projector. Checked against transformers 5.23's meta-device build
+(fixtures/oracle/transformers__<model_type>); the names are those transformers 5 saves, which are the Hub's for
+these families (GLM-4.1V and GLM-4.5V were published with transformers 4.53+/4.55+ in the ``model.language_model`` /
+``model.visual`` layout).
+"""
+
+from __future__ import annotations
+
+from .. import towers_more
+from ..decoder import Spec
+from .composite import Composite, sub, text_part
+
+TF = "transformers 5.23 meta-device build (fixtures/oracle/transformers__{})"
+GLM_NORMS = ("input_layernorm", "post_attention_layernorm", "post_self_attn_layernorm", "post_mlp_layernorm")
+
+#: Glm4vTextConfig() / Glm4vMoeTextConfig() (transformers 5.23) for the fields the rules read
+GLM4V_TEXT_DEFAULTS = {"vocab_size": 151552, "hidden_size": 4096, "intermediate_size": 13696, "num_hidden_layers": 40,
+                       "num_attention_heads": 32, "num_key_value_heads": 2}
+GLM4V_MOE_TEXT_DEFAULTS = {"vocab_size": 151424, "hidden_size": 4096, "intermediate_size": 10944,
+                           "num_hidden_layers": 46, "num_attention_heads": 96, "num_key_value_heads": 8,
+                           "attention_bias": True, "tie_word_embeddings": False, "moe_intermediate_size": 1408,
+                           "n_routed_experts": 128, "num_experts_per_tok": 8, "n_shared_experts": 1,
+                           "first_k_dense_replace": 1}
+
+# GLM-4V's text attention always has q/k/v biases (Glm4vTextAttention: bias=True, whatever the config says)
+GLM4V_TEXT = Spec(("glm4v_text",), (), TF.format("glm4v"), qkv_bias=True, mlp="fused", norms=GLM_NORMS)
+GLM4V_MOE_TEXT = Spec(("glm4v_moe_text",), (), TF.format("glm4v_moe"), qkv_bias=("attention_bias", True),
+                      qk_norm="head", qk_norm_on="use_qk_norm", moe="experts", router_bias="gate",
+                      shared="shared_experts", mtp="deepseek")
+
+
+def glm4v_vision_part(c, d, layout):
+    yield from towers_more.glm4v_vision("model.visual.", c.vision_config)
+
+
+def _glm46v_text(c, d, layout):
+    """Glm46V takes any GLM-4V text config: the MoE one (GLM-4.6V) or the dense one (default, GLM-4.6V-Flash)."""
+    if sub(c, "text_config").get("model_type") == "glm4v_moe_text":
+        part = text_part(GLM4V_MOE_TEXT, ("text_config",), GLM4V_MOE_TEXT_DEFAULTS, "model.language_model.")
+    else:
+        part = text_part(GLM4V_TEXT, ("text_config",), GLM4V_TEXT_DEFAULTS, "model.language_model.")
+    yield from part(c, d, layout)
+
+
+FAMILY_LIST = [
+    Composite("glm4v", "Glm4vForConditionalGeneration",
+              [glm4v_vision_part, text_part(GLM4V_TEXT, ("text_config",), GLM4V_TEXT_DEFAULTS,
+                                            "model.language_model.")]),
+    Composite("glm4v_moe", "Glm4vMoeForConditionalGeneration",
+              [glm4v_vision_part, text_part(GLM4V_MOE_TEXT, ("text_config",), GLM4V_MOE_TEXT_DEFAULTS,
+                                            "model.language_model.")]),
+    Composite("glm46v", "Glm46VForConditionalGeneration", [glm4v_vision_part, _glm46v_text]),
+]

@@ -1,0 +1,50 @@
+"""More vision towers and projectors (components ``vision_tower`` / ``projector``): GLM-4V, DeepSeek-VL's
+aligner, DeepSeek-VL-Hybrid's SAM encoder.
+
+Each reads its own config dict over transformers 5.23's config-class defaults (passed in by the family) and
+yields tensors in the family format of ``engine.py`` under a prefix the family chooses.
+"""
+
+from __future__ import annotations
+
+from ..classify import PROJECTOR, VISION
+from .engine import glu_mlp, linear, norm
+from .vision_towers import Cfg
+
+V = VISION
+P = PROJECTOR
+
+#: Glm4vVisionConfig() (transformers 5.23; documents THUDM/GLM-4.1V-9B-Thinking); Glm4vMoeVisionConfig() is equal
+GLM4V_VISION = {"depth": 24, "hidden_size": 1536, "intermediate_size": 13696, "image_size": 336, "patch_size": 14,
+                "in_channels": 3, "out_hidden_size": 4096, "spatial_merge_size": 2, "temporal_patch_size": 2,
+                "attention_bias": False}
+
+
+def glm4v_vision(p: str, raw: dict | None):
+    """GLM-4V's vision transformer (``Glm4vVisionModel``): learned positions for (image/patch)^2 patches, a 3-D
+    conv patch embedding with bias, RMS-norm blocks (fused qkv, bias per ``attention_bias``; bias-free proj and a
+    SwiGLU MLP of width ``out_hidden_size``), then post-conv norm, a strided conv ``downsample`` to the text width
+    and the patch ``merger`` (projector: proj, LayerNorm, SwiGLU of width ``intermediate_size``)."""
+    c = Cfg(raw, GLM4V_VISION)
+    H, out, I = c["hidden_size"], c["out_hidden_size"], c["intermediate_size"]
+    ch, ps, tp, m = c["in_channels"], c["patch_size"], c["temporal_patch_size"], c["spatial_merge_size"]
+    yield p + "embeddings.position_embedding.weight", ((c["image_size"] // ps) ** 2, H), V, None
+    yield p + "patch_embed.proj.weight", (H, ch, tp, ps, ps), V, None
+    yield p + "patch_embed.proj.bias", (H,), V, None
+    qkv_bias = bool(c.get("attention_bias", False))
+    for i in range(c["depth"]):
+        q = f"{p}blocks.{i}."
+        yield from norm(q + "norm1", H, V)
+        yield from norm(q + "norm2", H, V)
+        yield from linear(q + "attn.qkv", 3 * H, H, V, qkv_bias)
+        yield from linear(q + "attn.proj", H, H, V)
+        yield from glu_mlp(q + "mlp", H, out, V)
+    yield from linear(p + "merger.proj", out, out, P)
+    yield from norm(p + "merger.post_projection_norm", out, P, True)
+    yield from linear(p + "merger.gate_proj", I, out, P)
+    yield from linear(p + "merger.up_proj", I, out, P)
+    yield from linear(p + "merger.down_proj", out, I, P)
+    yield from norm(p + "post_conv_layernorm", H, V)
+    yield p + "downsample.weight", (out, H, m, m), V, None
+    yield p + "downsample.bias", (out,), V, None
+    yield from norm(p + "post_layernorm", H, V)
