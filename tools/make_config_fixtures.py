@@ -39,6 +39,9 @@ FAMILIES = {
     "idefics3": "Idefics3ForConditionalGeneration", "smolvlm": "SmolVLMForConditionalGeneration",
     "internvl": "InternVLForConditionalGeneration", "mllama": "MllamaForConditionalGeneration",
     "aya_vision": "AyaVisionForConditionalGeneration", "gemma3n_text": "Gemma3nForCausalLM",
+    # j16mm: more vision-language and omni families
+    "glm4v": "Glm4vForConditionalGeneration", "glm4v_moe": "Glm4vMoeForConditionalGeneration",
+    "glm46v": "Glm46VForConditionalGeneration", "qwen2_5_omni": "Qwen2_5OmniForConditionalGeneration",
 }
 #: defaults transformers' own model class cannot build (None where the model needs a number): set explicitly
 OVERRIDES = {

@@ -25,19 +25,20 @@ MTP = "mtp"
 VISION = "vision_tower"
 PROJECTOR = "projector"  #: multimodal projector / patch merger between a tower and the language model
 AUDIO = "audio_tower"
+SPEECH = "speech_generator"  #: speech output stack of omni models: talker decoder + token2wav / code2wav vocoder
 QUANT = "quant_scales"
 BUFFER = "buffer"
 OTHER = "other"
 
 COMPONENTS = (EMBEDDING, POSITION, ATTENTION, MLP, EXPERTS, SHARED, ROUTER, NORM, LM_HEAD, MTP,
-              VISION, PROJECTOR, AUDIO, QUANT, BUFFER, OTHER)
-TOWERS = (VISION, PROJECTOR, AUDIO)  #: components outside the language model
+              VISION, PROJECTOR, AUDIO, SPEECH, QUANT, BUFFER, OTHER)
+TOWERS = (VISION, PROJECTOR, AUDIO, SPEECH)  #: components outside the language model
 
 COMPONENT_LABELS = {
     EMBEDDING: "embedding", POSITION: "position embedding", ATTENTION: "attention", MLP: "dense MLP",
     EXPERTS: "MoE routed experts", SHARED: "MoE shared experts", ROUTER: "MoE router", NORM: "norms",
     LM_HEAD: "LM head", MTP: "multi-token prediction", VISION: "vision tower", PROJECTOR: "multimodal projector",
-    AUDIO: "audio tower",
+    AUDIO: "audio tower", SPEECH: "speech generator (talker + vocoder)",
     QUANT: "quantization scales/zeros", BUFFER: "buffers (non-trainable)", OTHER: "other",
 }
 
@@ -57,6 +58,8 @@ PROJECTOR_PAT = re.compile(r"(^|\.)(multi_modal_projector|mm_projector|vision_pr
                            r"|connector|audio_projection|merger|deepstack_merger_list)(\.|$)")
 AUDIO_PAT = re.compile(r"(^|\.)(audio_tower|audio_model|audio_encoder|speech_encoder|audio_projection"
                        r"|whisper_encoder)(\.|$)")
+#: Qwen2.5-Omni / Qwen3-Omni speech output: ``talker.*`` (codec decoder), ``token2wav.*`` / ``code2wav.*`` (vocoder)
+SPEECH_PAT = re.compile(r"^(talker|token2wav|code2wav)\.")
 MTP_PAT = re.compile(r"(^|\.)(mtp|nextn|mtp_layers|next_n)(\.|_|\d)")
 
 # (regex, component) in order; applied after the checks above.
@@ -225,6 +228,8 @@ def component_of(name: str) -> str:
         return QUANT
     if BUFFER_PAT.search(name):
         return BUFFER
+    if SPEECH_PAT.match(name):
+        return SPEECH
     if PROJECTOR_PAT.search(name):
         return PROJECTOR
     if VISION_PAT.search(name):

@@ -48,3 +48,29 @@ def glm4v_vision(p: str, raw: dict | None):
     yield p + "downsample.weight", (out, H, m, m), V, None
     yield p + "downsample.bias", (out,), V, None
     yield from norm(p + "post_layernorm", H, V)
+
+
+#: Qwen2_5OmniVisionEncoderConfig() (transformers 5.23)
+QWEN_OMNI_VISION = {"depth": 32, "hidden_size": 3584, "intermediate_size": 3420, "in_channels": 3, "patch_size": 14,
+                    "spatial_merge_size": 2, "temporal_patch_size": 2, "out_hidden_size": 3584}
+
+
+def qwen2_5_omni_vision(p: str, raw: dict | None):
+    """Qwen2.5-Omni's vision encoder: Qwen2.5-VL's (bias-free 3-D conv patches, RMS norms, SwiGLU MLP with
+    biases), except that attention has separate ``q``/``k``/``v`` (with biases) instead of a fused ``qkv``; the
+    ``merger`` (projector) is Qwen2.5-VL's (RMS ``ln_q``, mlp.0 / mlp.2 with biases)."""
+    c = Cfg(raw, QWEN_OMNI_VISION)
+    E, I, out = c["hidden_size"], c["intermediate_size"], c["out_hidden_size"]
+    ch, ps, tp, m = c["in_channels"], c["patch_size"], c["temporal_patch_size"], c["spatial_merge_size"]
+    Hm = E * m * m
+    yield p + "patch_embed.proj.weight", (E, ch, tp, ps, ps), V, None
+    for i in range(c["depth"]):
+        q = f"{p}blocks.{i}."
+        yield from norm(q + "norm1", E, V)
+        yield from norm(q + "norm2", E, V)
+        for w in ("q", "k", "v", "proj"):
+            yield from linear(q + "attn." + w, E, E, V, True)
+        yield from glu_mlp(q + "mlp", E, I, V, True)
+    yield from norm(p + "merger.ln_q", E, P)
+    yield from linear(p + "merger.mlp.0", Hm, Hm, P, True)
+    yield from linear(p + "merger.mlp.2", out, Hm, P, True)

@@ -34,27 +34,31 @@ def text_family(key_or_spec):
     return FAMILIES[key_or_spec]
 
 
-def text_part(family, path, defaults, prefix="model.", head="lm_head", tie_default=False, key=None, main=True):
+def text_part(family, path, defaults, prefix="model.", head="lm_head", tie_default=False, key=None, main=True,
+              tie_at=(), comp=None):
     """The text decoder of ``family`` (a family key or a Spec) on the sub-config at ``path``; its ``model.*``
-    names go under ``prefix``, ``lm_head`` becomes ``head``. The head is tied when the top level says so (the
-    main decoder only), else the sub-config, else ``tie_default``; the main decoder's choice is the report's."""
+    names go under ``prefix``, ``lm_head`` becomes ``head`` (None: left out). The head is tied when the top level says so (the
+    main decoder only; ``tie_at``: the config that holds that choice), else the sub-config, else ``tie_default``;
+    the main decoder's choice is the report's. ``comp`` puts every tensor in one component (a talker)."""
     def part(c, d, layout):
         fam = text_family(family)
         raw = filled(sub(c, *path), defaults)
         tc = from_dict(raw, c.file)
         mt = key or (family if isinstance(family, str) else family.model_types[0])
         td = Dims(tc, tie_default, mt)
-        top = c.full.get("tie_word_embeddings") if main else None
+        top = sub(c, *tie_at).get("tie_word_embeddings") if main else None
         inner = raw.get("tie_word_embeddings")
         td.tied = top if isinstance(top, bool) else inner if isinstance(inner, bool) else tie_default
         if main:
             d.tied = td.tied
-        for name, shape, comp, kind in fam.tensors(td, layout):
+        for name, shape, cp, kind in fam.tensors(td, layout):
             if name.startswith("model."):
                 name = prefix + name[6:]
             elif name.startswith("lm_head"):
+                if head is None:  # a decoder without an output head of its own (a talker)
+                    continue
                 name = head + name[7:]
-            yield name, shape, comp, kind
+            yield name, shape, comp or cp, kind
     return part
 
 
