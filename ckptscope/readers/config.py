@@ -123,6 +123,9 @@ def from_dict(full: dict[str, Any], file: str = "config.json") -> ModelConfig:
         if isinstance(full.get(k), dict) and full[k]:
             raw, text_key = full[k], k
             break
+    outer = raw  #: an omni model's thinker_config holds the text_config / vision_config / audio_config
+    if raw is not full and isinstance(raw.get("text_config"), dict) and raw["text_config"]:
+        raw, text_key = raw["text_config"], f"{text_key}.text_config"
     merged = dict(full)
     merged.update(raw) if raw is not full else None
     g = lambda key: _first(raw, ALIASES[key]) if _first(raw, ALIASES[key]) is not None else _first(full, ALIASES[key])  # noqa: E731
@@ -194,6 +197,8 @@ def from_dict(full: dict[str, Any], file: str = "config.json") -> ModelConfig:
     c.quantization_config = qc if isinstance(qc, dict) else None
     for k in ("vision_config", "audio_config"):
         v = full.get(k)
+        if not isinstance(v, dict) and outer is not full:
+            v = outer.get(k)
         setattr(c, k, v if isinstance(v, dict) else None)
     return c
 
