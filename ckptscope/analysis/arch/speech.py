@@ -133,3 +133,78 @@ def bigvgan(p: str, raw: dict | None):
     yield from _snake(p + "activation_post", last)
     yield from _conv(p + "conv_post", 1, last, 7, bias=False)
 
+
+
+#: Qwen3OmniMoeCode2WavConfig() (transformers 5.23)
+CODE2WAV = {"codebook_size": 2048, "hidden_size": 1024, "num_attention_heads": 16, "num_key_value_heads": 16,
+            "intermediate_size": 3072, "num_hidden_layers": 8, "num_quantizers": 16, "upsample_rates": [8, 5, 4, 3],
+            "upsampling_ratios": [2, 2], "decoder_dim": 1536}
+
+
+def _snake2(p, ch, dtype=None):
+    yield p + "alpha", (ch,), S, dtype
+    yield p + "beta", (ch,), S, dtype
+
+
+def _c(p, out_c, in_c, k, bias=True):
+    yield p + ".weight", (out_c, in_c, k), S, None
+    if bias:
+        yield p + ".bias", (out_c,), S, None
+
+
+def code2wav(p: str, raw: dict | None):
+    """``Qwen3OmniMoeCode2Wav``: one embedding table for all quantizers (codebook_size x num_quantizers rows), a
+    pre-transformer (bias-free q/k/v/o, SwiGLU, RMS norms, per-branch layer scales), ConvNeXt upsamplers (a
+    transposed conv per ratio, then depthwise conv, LayerNorm, pointwise MLP and ``gamma``), and the decoder: a
+    conv to ``decoder_dim``, one block per upsample rate (SnakeBeta, transposed conv halving the channels, three
+    dilated residual units), a final SnakeBeta and a 1-channel conv. In the checkpoint dtype."""
+    c = Cfg(raw, CODE2WAV, "code2wav_config")
+    H, I, heads = c["hidden_size"], c["intermediate_size"], c["num_attention_heads"]
+    kv = c["num_key_value_heads"]
+    hd = c["head_dim"] if c.get("head_dim") is not None else H // heads
+    yield p + "code_embedding.weight", (c["codebook_size"] * c["num_quantizers"], H), S, None
+    for i in range(c["num_hidden_layers"]):
+        q = f"{p}pre_transformer.layers.{i}."
+        yield q + "self_attn.q_proj.weight", (heads * hd, H), S, None
+        yield q + "self_attn.k_proj.weight", (kv * hd, H), S, None
+        yield q + "self_attn.v_proj.weight", (kv * hd, H), S, None
+        yield q + "self_attn.o_proj.weight", (H, heads * hd), S, None
+        yield q + "mlp.gate_proj.weight", (I, H), S, None
+        yield q + "mlp.up_proj.weight", (I, H), S, None
+        yield q + "mlp.down_proj.weight", (H, I), S, None
+        yield q + "input_layernorm.weight", (H,), S, None
+        yield q + "post_attention_layernorm.weight", (H,), S, None
+        yield q + "self_attn_layer_scale.scale", (H,), S, None
+        yield q + "mlp_layer_scale.scale", (H,), S, None
+    yield p + "pre_transformer.norm.weight", (H,), S, None
+    for i, r in enumerate(_ints(c, "upsampling_ratios")):
+        q = f"{p}upsample.{i}."
+        yield from _c(q + "0.conv", H, H, r)  # ConvTranspose1d(H, H, r): weight (in, out, k)
+        yield from _c(q + "1.dwconv.conv", H, 1, 7)
+        yield q + "1.gamma", (H,), S, None
+        yield q + "1.norm.weight", (H,), S, None
+        yield q + "1.norm.bias", (H,), S, None
+        for w, shape in (("1.pwconv1", (4 * H, H)), ("1.pwconv2", (H, 4 * H))):  # Linear layers
+            yield q + w + ".weight", shape, S, None
+            yield q + w + ".bias", (shape[0],), S, None
+    D = c["decoder_dim"]
+    rates = _ints(c, "upsample_rates")
+    if D >> len(rates) <= 0:
+        raise PredictionError("code2wav_config: more upsample rates than channel halvings")
+    yield from _c(p + "decoder.0.conv", D, H, 7)
+    for i, r in enumerate(rates):
+        q = f"{p}decoder.{i + 1}.block."
+        cin, cout = D >> i, D >> (i + 1)
+        yield from _snake2(q + "0.", cin)
+        yield q + "1.conv.weight", (cin, cout, 2 * r), S, None
+        yield q + "1.conv.bias", (cout,), S, None
+        for j in range(3):  # residual units with dilations 1, 3, 9
+            u = f"{q}{j + 2}."
+            yield from _snake2(u + "act1.", cout)
+            yield from _c(u + "conv1.conv", cout, cout, 7)
+            yield from _snake2(u + "act2.", cout)
+            yield from _c(u + "conv2.conv", cout, cout, 1)
+    last = D >> len(rates)
+    n = len(rates) + 1
+    yield from _snake2(f"{p}decoder.{n}.", last)
+    yield from _c(f"{p}decoder.{n + 1}.conv", 1, last, 7)

@@ -74,3 +74,40 @@ def qwen2_5_omni_vision(p: str, raw: dict | None):
     yield from norm(p + "merger.ln_q", E, P)
     yield from linear(p + "merger.mlp.0", Hm, Hm, P, True)
     yield from linear(p + "merger.mlp.2", out, Hm, P, True)
+
+
+#: Qwen3OmniMoeVisionEncoderConfig() (transformers 5.23)
+QWEN3_OMNI_VISION = {"depth": 27, "hidden_size": 1152, "intermediate_size": 4304, "in_channels": 3, "patch_size": 16,
+                     "spatial_merge_size": 2, "temporal_patch_size": 2, "out_hidden_size": 3584,
+                     "num_position_embeddings": 2304, "deepstack_visual_indexes": [8, 16, 24]}
+
+
+def qwen3_omni_vision(p: str, raw: dict | None):
+    """Qwen3-Omni's vision encoder: Qwen3-VL's tower (3-D conv patches with bias, learned ``pos_embed``, LayerNorm
+    blocks with fused qkv and a ``linear_fc1``/``linear_fc2`` MLP, biases everywhere); its ``merger`` normalises
+    the tower width before merging (``ln_q`` over hidden_size) and one ``merger_list`` entry per deepstack index
+    normalises the merged width; each has ``mlp.0`` / ``mlp.2`` with biases (projector)."""
+    c = Cfg(raw, QWEN3_OMNI_VISION)
+    E, I, out = c["hidden_size"], c["intermediate_size"], c["out_hidden_size"]
+    ch, ps, tp, m = c["in_channels"], c["patch_size"], c["temporal_patch_size"], c["spatial_merge_size"]
+    Hm = E * m * m
+    yield p + "patch_embed.proj.weight", (E, ch, tp, ps, ps), V, None
+    yield p + "patch_embed.proj.bias", (E,), V, None
+    yield p + "pos_embed.weight", (c["num_position_embeddings"], E), V, None
+    for i in range(c["depth"]):
+        q = f"{p}blocks.{i}."
+        yield from norm(q + "norm1", E, V, True)
+        yield from norm(q + "norm2", E, V, True)
+        yield from linear(q + "attn.qkv", 3 * E, E, V, True)
+        yield from linear(q + "attn.proj", E, E, V, True)
+        yield from linear(q + "mlp.linear_fc1", I, E, V, True)
+        yield from linear(q + "mlp.linear_fc2", E, I, V, True)
+    yield from norm(p + "merger.ln_q", E, P, True)
+    yield from linear(p + "merger.mlp.0", Hm, Hm, P, True)
+    yield from linear(p + "merger.mlp.2", out, Hm, P, True)
+    idx = c.get("deepstack_visual_indexes") or []
+    for k in range(len(idx) if isinstance(idx, list) and len(idx) <= 1000 else 0):
+        q = f"{p}merger_list.{k}."
+        yield from norm(q + "ln_q", Hm, P, True)
+        yield from linear(q + "mlp.0", Hm, Hm, P, True)
+        yield from linear(q + "mlp.2", out, Hm, P, True)
