@@ -42,6 +42,7 @@ FAMILIES = {
     # j16mm: more vision-language and omni families
     "glm4v": "Glm4vForConditionalGeneration", "glm4v_moe": "Glm4vMoeForConditionalGeneration",
     "glm46v": "Glm46VForConditionalGeneration", "qwen2_5_omni": "Qwen2_5OmniForConditionalGeneration",
+    "deepseek_vl": "DeepseekVLForConditionalGeneration", "deepseek_vl_hybrid": "DeepseekVLHybridForConditionalGeneration",
 }
 #: defaults transformers' own model class cannot build (None where the model needs a number): set explicitly
 OVERRIDES = {

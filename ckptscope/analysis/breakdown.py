@@ -14,7 +14,7 @@ from itertools import repeat
 from typing import Iterable, Protocol
 
 from ..readers.config import ModelConfig
-from .classify import (BUFFER, COMPONENTS, EMBEDDING, EXPERTS, LM_HEAD, MTP, POSITION, QUANT, classify_many,
+from .classify import (BUFFER, COMPONENTS, EMBEDDING, EXPERTS, LM_HEAD, MTP, POSITION, QUANT, SPEECH, classify_many,
                        packing_factor)
 
 
@@ -154,7 +154,8 @@ def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None, factors
     }
     if routed and config and config.num_experts and config.num_experts_per_tok:
         E, k = config.num_experts, config.num_experts_per_tok
-        active = weights - mtp_params - routed + routed * k // E
+        speech = p_comp.get(SPEECH, 0)  # an omni model's talker + vocoder: run per audio frame, not per token
+        active = weights - mtp_params - routed + routed * k // E - speech
         emb = params["embedding"]
         params["active"] = {
             "total": active,
@@ -164,7 +165,8 @@ def summarize(tensors: Iterable[TensorLike], config: ModelConfig | None, factors
             "experts": E,
             "experts_per_token": k,
             "note": ("active = all non-expert weights (embedding and LM head included) + top-k of the routed "
-                     "experts in each MoE layer; MTP layers excluded"),
+                     "experts in each MoE layer; MTP layers excluded"
+                     + ("; the speech generator (talker + vocoder) excluded" if speech else "")),
         }
     tensors_out = {
         "count": count,

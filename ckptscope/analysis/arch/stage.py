@@ -8,7 +8,7 @@ import re
 from collections import Counter, defaultdict
 from itertools import repeat
 
-from ..classify import BUFFER, EMBEDDING, EXPERTS, LM_HEAD, MTP, POSITION, QUANT, classify, packing_factor
+from ..classify import BUFFER, EMBEDDING, EXPERTS, LM_HEAD, MTP, POSITION, QUANT, SPEECH, classify, packing_factor
 
 #: multimodal prefixes: model.language_model. (transformers 5 VLMs), language_model.model. (LLaVA-style),
 #: model.text_model. (Idefics3), thinker.model. (omni models)
@@ -66,7 +66,7 @@ def active_parameters(tensors, config, rows: list | None = None) -> dict:
     """Parameters used for one token: everything outside the routed experts (attention, dense MLPs, shared
     experts, routers, norms, embedding and head) + top-k of the routed experts of each MoE layer.
     MTP layers, quantization scales and buffers are left out; MTP is reported apart."""
-    total = mtp = embed = head = routed = 0
+    total = mtp = embed = head = routed = speech = 0
     E = config.num_experts if config is not None else None
     k = config.num_experts_per_tok if config is not None else None
     for t, comp, is_mtp, layer, params in (rows if rows is not None else _components(tensors, config)):
@@ -82,20 +82,24 @@ def active_parameters(tensors, config, rows: list | None = None) -> dict:
             head += params
         elif comp == EXPERTS:
             routed += params
+        elif comp == SPEECH:  # an omni model's talker + vocoder run per audio frame, not per text token
+            speech += params
     moe = bool(routed and E and k)
     routed_active = routed * k // E if moe else routed
-    active = total - routed + routed_active
+    active = total - routed + routed_active - speech
     return {
         "total": total, "mtp": mtp, "active": active,
         "active_without_embedding": active - embed,
         "active_non_embedding": active - embed - head,
         "routed_experts": routed, "routed_active": routed_active,
         "experts": E if moe else None, "experts_per_token": k if moe else None,
-        "embedding": embed, "lm_head": head,
-        "convention": ("active = every non-expert weight (embedding and LM head included) + top-k/experts of the "
+        "embedding": embed, "lm_head": head, "speech_generator": speech,
+        "convention": (("active = every non-expert weight (embedding and LM head included) + top-k/experts of the "
                        "routed experts; 'without embedding' drops the input embedding (a table lookup); MTP, "
                        "quantization scales and buffers excluded") if moe else
-                      "dense model: every weight is used for every token (MTP, scales and buffers excluded)",
+                      "dense model: every weight is used for every token (MTP, scales and buffers excluded)")
+        + ("; the speech generator (talker + vocoder, run per audio frame) is not counted as active" if speech
+           else ""),
     }
 
 

@@ -111,3 +111,46 @@ def qwen3_omni_vision(p: str, raw: dict | None):
         yield from norm(q + "ln_q", Hm, P, True)
         yield from linear(q + "mlp.0", Hm, Hm, P, True)
         yield from linear(q + "mlp.2", out, Hm, P, True)
+
+
+#: SamVisionConfig() as DeepseekVLHybridConfig composes it (transformers 5.23)
+SAM_VISION = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "num_channels": 3,
+              "image_size": 1024, "patch_size": 16, "mlp_dim": 3072, "output_channels": 256, "window_size": 14,
+              "global_attn_indexes": [2, 5, 8, 11], "qkv_bias": True, "use_abs_pos": True, "use_rel_pos": True}
+
+
+def sam_neck(p: str, c: Cfg):
+    H, out = c["hidden_size"], c["output_channels"]
+    yield p + "conv1.weight", (out, H, 1, 1), V, None
+    yield from norm(p + "layer_norm1", out, V, True)
+    yield p + "conv2.weight", (out, out, 3, 3), V, None
+    yield from norm(p + "layer_norm2", out, V, True)
+
+
+def sam_vision(p: str, raw: dict | None):
+    """SAM's ViT image encoder (``SamVisionEncoder``): conv patches, absolute positions (1, n, n, H), layers with
+    relative-position tables ((2 x window - 1) rows, or (2 x image/patch - 1) on the global-attention layers), a
+    biased fused qkv, ``lin1``/``lin2`` MLP, and the conv ``neck`` to ``output_channels``."""
+    c = Cfg(raw, SAM_VISION, "high_res_vision_config")
+    H, heads, ch, ps = c["hidden_size"], c["num_attention_heads"], c["num_channels"], c["patch_size"]
+    n = c["image_size"] // ps
+    hd = H // heads
+    glob = c.get("global_attn_indexes") or []
+    glob = set(glob) if isinstance(glob, list) else set()
+    yield p + "patch_embed.projection.weight", (H, ch, ps, ps), V, None
+    yield p + "patch_embed.projection.bias", (H,), V, None
+    if c.get("use_abs_pos", True):
+        yield p + "pos_embed", (1, n, n, H), V, None
+    for i in range(c["num_hidden_layers"]):
+        q = f"{p}layers.{i}."
+        yield from norm(q + "layer_norm1", H, V, True)
+        if c.get("use_rel_pos", True):
+            size = n if i in glob else c["window_size"]
+            yield q + "attn.rel_pos_h", (2 * size - 1, hd), V, None
+            yield q + "attn.rel_pos_w", (2 * size - 1, hd), V, None
+        yield from linear(q + "attn.qkv", 3 * H, H, V, bool(c.get("qkv_bias", True)))
+        yield from linear(q + "attn.proj", H, H, V, True)
+        yield from norm(q + "layer_norm2", H, V, True)
+        yield from linear(q + "mlp.lin1", c["mlp_dim"], H, V, True)
+        yield from linear(q + "mlp.lin2", H, c["mlp_dim"], V, True)
+    yield from sam_neck(p + "neck.", c)

@@ -55,3 +55,70 @@ FAMILY_LIST = [
                                             "model.language_model.")]),
     Composite("glm46v", "Glm46VForConditionalGeneration", [glm4v_vision_part, _glm46v_text]),
 ]
+
+
+# ---- DeepSeek-VL (transformers' deepseek_vl / deepseek_vl_hybrid) --------------------------------------------
+
+from ...classify import PROJECTOR, VISION  # noqa: E402
+from .. import towers  # noqa: E402
+from ..engine import linear  # noqa: E402
+from ..vision_towers import Cfg  # noqa: E402
+from .composite import pos  # noqa: E402
+from .vlm import LLAMA_7B, SIGLIP_CLASS  # noqa: E402
+
+
+def _ds_vision_prefix(layout) -> str:
+    """transformers 5 saves the SigLIP tower as ``model.vision_model.*``; checkpoints converted under 4.x may hold
+    ``model.vision_model.vision_model.*`` (read off the names when headers are there)."""
+    return "model.vision_model.vision_model." if layout.get("vision_model") else "model.vision_model."
+
+
+def _ds_siglip(c, d, layout):
+    yield from towers.siglip(_ds_vision_prefix(layout), c.vision_config)
+
+
+def _width(c, what, defaults):
+    return pos({**defaults, **{k: v for k, v in (sub(c, what)).items() if v is not None}}.get("hidden_size"),
+               what + ".hidden_size")
+
+
+def _ds_aligner(c, d, layout):
+    """DeepseekVLAligner: linear1 (vision width -> text width) and linear2, with biases."""
+    vh, th = _width(c, "vision_config", SIGLIP_CLASS), _width(c, "text_config", LLAMA_7B)
+    yield from linear("model.aligner.linear1", th, vh, PROJECTOR, True)
+    yield from linear("model.aligner.linear2", th, th, PROJECTOR, True)
+
+
+def _ds_hybrid_high_res(c, d, layout):
+    """The high-resolution branch: a SAM encoder, a second neck, the conv projection (x2, x4 channels) and the
+    scalar mixing weight ``high_res_vision_alpha``."""
+    raw = sub(c, "high_res_vision_config")
+    yield from towers_more.sam_vision("model.high_res_vision_model.vision_encoder.", raw)
+    sc = Cfg(raw, towers_more.SAM_VISION, "high_res_vision_config")
+    yield from towers_more.sam_neck("model.high_res_vision_neck.", sc)
+    out = sc["output_channels"]
+    yield "model.high_res_vision_proj.conv1.weight", (2 * out, out, 3, 3), VISION, None
+    yield "model.high_res_vision_proj.conv2.weight", (4 * out, 2 * out, 3, 3), VISION, None
+    yield "model.high_res_vision_alpha", (1,), VISION, None
+
+
+def _ds_hybrid_aligner(c, d, layout):
+    vh, th = _width(c, "vision_config", SIGLIP_CLASS), _width(c, "text_config", LLAMA_7B)
+    out = Cfg(sub(c, "high_res_vision_config"), towers_more.SAM_VISION, "high_res_vision_config")["output_channels"]
+    yield from linear("model.aligner.vision_proj", th // 2, vh, PROJECTOR, True)
+    yield from linear("model.aligner.high_res_vision_proj", th // 2, 4 * out, PROJECTOR, True)
+    yield from linear("model.aligner.proj", th, th, PROJECTOR, True)
+
+
+class _DeepseekVL(Composite):
+    def layout_from_names(self, c, names) -> dict:
+        tower = [n for n in names if n.startswith("model.vision_model.")]
+        return {"vision_model": any(n.startswith("model.vision_model.vision_model.") for n in tower)} if tower else {}
+
+
+_ds_text = text_part("llama", ("text_config",), LLAMA_7B, "model.language_model.", tie_default=True)
+FAMILY_LIST += [
+    _DeepseekVL("deepseek_vl", "DeepseekVLForConditionalGeneration", [_ds_siglip, _ds_aligner, _ds_text], tie=True),
+    _DeepseekVL("deepseek_vl_hybrid", "DeepseekVLHybridForConditionalGeneration",
+                [_ds_siglip, _ds_hybrid_high_res, _ds_hybrid_aligner, _ds_text], tie=True),
+]
