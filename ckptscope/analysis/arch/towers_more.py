@@ -154,3 +154,40 @@ def sam_vision(p: str, raw: dict | None):
         yield from linear(q + "mlp.lin1", c["mlp_dim"], H, V, True)
         yield from linear(q + "mlp.lin2", H, c["mlp_dim"], V, True)
     yield from sam_neck(p + "neck.", c)
+
+
+#: Ernie4_5_VLMoeVisionConfig() (transformers 5.23)
+ERNIE_VL_VISION = {"depth": 32, "hidden_size": 1280, "intermediate_size": 5120, "in_channels": 3, "patch_size": 14,
+                   "spatial_merge_size": 2, "temporal_merge_size": 2}
+
+
+def ernie_vl_vision(p: str, raw: dict | None):
+    """ERNIE 4.5 VL's vision transformer (Baidu's layout): a bias-free linear patch embedding over channels x
+    patch x patch, LayerNorm blocks with biased fused qkv / proj and fc1 / fc2, a final ``ln``."""
+    c = Cfg(raw, ERNIE_VL_VISION)
+    H, I, ch, ps = c["hidden_size"], c["intermediate_size"], c["in_channels"], c["patch_size"]
+    yield p + "patch_embed.proj.weight", (H, ch * ps * ps), V, None
+    for i in range(c["depth"]):
+        q = f"{p}blocks.{i}."
+        yield from norm(q + "norm1", H, V, True)
+        yield from norm(q + "norm2", H, V, True)
+        yield from linear(q + "attn.qkv", 3 * H, H, V, True)
+        yield from linear(q + "attn.proj", H, H, V, True)
+        yield from linear(q + "mlp.fc1", I, H, V, True)
+        yield from linear(q + "mlp.fc2", H, I, V, True)
+    yield from norm(p + "ln", H, V, True)
+
+
+def ernie_vl_resampler(p: str, raw: dict | None, text_hidden: int):
+    """The resampler (projector): spatial MLP over merge x merge patches, temporal MLP over
+    ``temporal_merge_size`` frames (each Linear, GELU, Linear, LayerNorm), ``mlp`` to the text width, RMS
+    ``after_norm``."""
+    c = Cfg(raw, ERNIE_VL_VISION)
+    m, t = c["spatial_merge_size"], c["temporal_merge_size"]
+    S = c["hidden_size"] * m * m
+    for name, din in (("spatial_linear", S), ("temporal_linear", S * t)):
+        yield from linear(f"{p}{name}.0", S, din, P, True)
+        yield from linear(f"{p}{name}.2", S, S, P, True)
+        yield from norm(f"{p}{name}.3", S, P, True)
+    yield from linear(p + "mlp", text_hidden, S, P, True)
+    yield from norm(p + "after_norm", text_hidden, P)

@@ -122,3 +122,101 @@ FAMILY_LIST += [
     _DeepseekVL("deepseek_vl_hybrid", "DeepseekVLHybridForConditionalGeneration",
                 [_ds_siglip, _ds_hybrid_high_res, _ds_hybrid_aligner, _ds_text], tie=True),
 ]
+
+
+# ---- ERNIE 4.5 VL (ernie4_5_vl_moe) ---------------------------------------------------------------------------
+
+from ...classify import ATTENTION, EMBEDDING, EXPERTS, LM_HEAD, MLP, NORM, ROUTER, SHARED  # noqa: E402
+from ..engine import Dims, PredictionError, glu_mlp, gqa_attention, norm  # noqa: E402
+from ....readers.config import from_dict  # noqa: E402
+from .composite import filled  # noqa: E402
+
+#: Ernie4_5_VLMoeTextConfig() (transformers 5.23)
+ERNIE_VL_TEXT = {"vocab_size": 103424, "hidden_size": 2560, "intermediate_size": 12288, "num_hidden_layers": 28,
+                 "num_attention_heads": 20, "num_key_value_heads": 4, "use_bias": False, "moe_num_experts": 64,
+                 "moe_num_shared_experts": 2, "moe_intermediate_size": [1536, 512], "moe_k": 6,
+                 "tie_word_embeddings": True}
+
+
+def _pair(v, what):
+    """ERNIE writes per-modality values as [text, vision] lists, or one number for both."""
+    vals = v if isinstance(v, list) else [v, v]
+    if len(vals) != 2:
+        raise PredictionError(f"config.json gives no usable value for {what}")
+    return [pos(x, what) for x in vals]
+
+
+def _ernie_sparse(t: dict, L: int) -> list[bool]:
+    types = t.get("mlp_layer_types")
+    if isinstance(types, list) and len(types) == L:
+        return [x == "sparse" for x in types]
+    start = t.get("moe_layer_start_index", 1)
+    end = t.get("moe_layer_end_index", L - 1)
+    step = t.get("moe_layer_interval", 1)
+    start, end = (_pair(x, "moe_layer_start/end_index")[0] if isinstance(x, list) else x for x in (start, end))
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end, step)) or step <= 0:
+        raise PredictionError("config.json gives no usable MoE layer range")
+    end = L - 1 if end < 0 else end
+    return [start <= i <= end and (i - start) % step == 0 for i in range(L)]
+
+
+def _ernie_vl_text(c, d, layout):
+    """ERNIE 4.5 VL's decoder (Baidu's checkpoint layout, which transformers 5 converts on load): Llama attention
+    (biases per ``use_bias``), dense MLP on the dense layers; a sparse layer holds ``moe_num_experts`` text experts
+    then as many vision experts (experts.0..2E-1, widths ``moe_intermediate_size`` [text, vision]), shared experts
+    of n_shared x text width, two F32 routers stored transposed (``gate.weight`` text, ``gate.weight_1`` vision,
+    (H, E)) and ``moe_statics.e_score_correction_bias`` (2, E) in F32. Tied head by default."""
+    t = _ernie_text_config(c)
+    td = Dims(from_dict(t, c.file), True, "ernie4_5_vl_moe_text")
+    top = c.full.get("tie_word_embeddings")
+    td.tied = d.tied = top if isinstance(top, bool) else bool(t.get("tie_word_embeddings", True))
+    td.need("H", "L", "nh", "kv", "hd", "V", "I")
+    E = _pair(t.get("moe_num_experts"), "moe_num_experts")
+    MI = _pair(t.get("moe_intermediate_size"), "moe_intermediate_size")
+    n_sh = t.get("moe_num_shared_experts") or 0
+    if isinstance(n_sh, bool) or not isinstance(n_sh, int) or n_sh < 0 or sum(E) * td.L > 400_000:
+        raise PredictionError("config.json gives no usable MoE sizes")
+    bias = bool(t.get("use_bias"))
+    H = td.H
+    yield "model.embed_tokens.weight", (td.V, H), EMBEDDING, None
+    for i, sparse in enumerate(_ernie_sparse(t, td.L)):
+        p = f"model.layers.{i}"
+        yield from gqa_attention(p + ".self_attn", td, ATTENTION, bias, bias)
+        if sparse:
+            j = 0
+            for n, w in zip(E, MI):
+                for _ in range(n):
+                    yield from glu_mlp(f"{p}.mlp.experts.{j}", H, w, EXPERTS, bias)
+                    j += 1
+            if n_sh:
+                yield from glu_mlp(p + ".mlp.shared_experts", H, MI[0] * n_sh, SHARED, bias)
+            yield p + ".mlp.moe_statics.e_score_correction_bias", (2, E[0]), ROUTER, "F32"
+            yield p + ".mlp.gate.weight", (H, E[0]), ROUTER, "F32"
+            yield p + ".mlp.gate.weight_1", (H, E[1]), ROUTER, "F32"
+        else:
+            yield from glu_mlp(p + ".mlp", H, td.I, MLP, bias)
+        yield from norm(p + ".input_layernorm", H, NORM)
+        yield from norm(p + ".post_attention_layernorm", H, NORM)
+    yield from norm("model.norm", H, NORM)
+    if not td.tied:
+        yield from linear("lm_head", td.V, H, LM_HEAD, kind=None)
+
+
+def _ernie_text_config(c) -> dict:
+    """transformers 5 nests the text model in ``text_config``; Baidu's remote-code configs keep it at the top."""
+    return filled(sub(c, "text_config") or c.full, ERNIE_VL_TEXT)
+
+
+def _ernie_vl_vision(c, d, layout):
+    yield from towers_more.ernie_vl_vision("model.vision_model.", c.vision_config)
+
+
+def _ernie_vl_resampler(c, d, layout):
+    th = pos(_ernie_text_config(c)["hidden_size"], "text_config.hidden_size")
+    yield from towers_more.ernie_vl_resampler("model.resampler_model.", c.vision_config, th)
+
+
+FAMILY_LIST.append(Composite("ernie4_5_vl_moe", "Ernie4_5_VLMoeForConditionalGeneration",
+                             [_ernie_vl_text, _ernie_vl_resampler, _ernie_vl_vision], tie=True,
+                             source="transformers 5.23 meta-device build + its save-time revert to Baidu's layout "
+                                    "(fixtures/oracle/transformers__ernie4_5_vl_moe)"))
