@@ -60,8 +60,9 @@ _b(("moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step"), 1, MA
 _b(("num_nextn_predict_layers",), 0, MAX_NEXTN)
 _b(("num_labels",), 0, 1 * M)
 
-#: sizing fields that may also be a list of one value per layer (each entry bounded like the field)
-PER_LAYER_LISTS = ("intermediate_size",)
+#: sizing fields that may also be a list of one value per layer (each entry bounded like the field); ERNIE 4.5 VL
+#: gives its MoE sizes as [text, vision] lists
+PER_LAYER_LISTS = ("intermediate_size", "moe_intermediate_size", "moe_num_experts")
 #: list fields whose entries are layer numbers or one entry per layer
 LAYER_LISTS = ("layer_types", "mlp_only_layers", "no_rope_layers")
 
