@@ -130,8 +130,19 @@ INTERNVIT_300M = (_INTERNVIT, _INTERNVIT)
 
 # ---- parts ------------------------------------------------------------------------------------------------
 
+def _pixtral(c) -> bool:
+    """LLaVA checkpoints of Pixtral (mistral-community/pixtral-12b): ``vision_config.model_type`` "pixtral"."""
+    return (c.vision_config or {}).get("model_type") == "pixtral"
+
+
+PIXTRAL_CLASS = (towers.DEFAULTS["pixtral"], towers.DEFAULTS["pixtral"])  #: PixtralVisionConfig()
+
+
 def clip_part(defaults):
     def part(c, td, layout):
+        if _pixtral(c):  # the Pixtral tower has no inner vision_model in either transformers layout
+            yield from towers.pixtral("vision_tower.", _vdef(c, PIXTRAL_CLASS))
+            return
         yield from vision_towers.clip_vision(_tower_prefix(layout), _vdef(c, defaults), {})
     return part
 
@@ -146,7 +157,7 @@ def llava_projector(defaults, newline=False):
     """``multi_modal_projector.linear_1`` (vision features -> text) and ``linear_2``, biased unless
     ``multimodal_projector_bias`` is false; LLaVA-NeXT/OneVision add the ``image_newline`` vector."""
     def part(c, td, layout):
-        vh = _pos(_vdef(c, defaults).get("hidden_size"), "vision_config.hidden_size")
+        vh = _pos(_vdef(c, PIXTRAL_CLASS if _pixtral(c) else defaults).get("hidden_size"), "vision_config.hidden_size")
         bias = c.full.get("multimodal_projector_bias", True) is not False
         H = td.H
         yield from linear("multi_modal_projector.linear_1", H, vh * _feature_layers(c), PROJECTOR, bias)
