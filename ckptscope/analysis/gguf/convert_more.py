@@ -435,7 +435,11 @@ def map_tnm(tensors, config: ModelConfig, arch: str, layout_cls, tensor_cls, n_l
             config.file or "config.json")
     if arch in _PER_LAYER_KV:
         kinds = config.get("layer_types") or []
-        if kinds and kinds[0] in ("conv", "linear_attention", "short_conv"):
+        attn0 = (kinds[0] in ("full_attention", "attention", "sliding_attention")) if kinds else None
+        idxs = config.get("full_attn_idxs")  # older LFM2 configs (the config class derives layer_types from it)
+        if attn0 is None and isinstance(idxs, list):
+            attn0 = 0 in idxs
+        if attn0 is False:
             out.n_gqa = 0  # head_count_kv[0] = 0 (a short-conv layer): llama.cpp's n_gqa() is 0
     rs = config.rope_scaling or {}
     if arch in _ROPE_FREQS and (rs.get("rope_type") or rs.get("type")) == "llama3" and hd:
