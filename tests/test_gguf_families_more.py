@@ -56,6 +56,8 @@ FAMILIES = {
     "THUDM__chatglm2-6b": "chatglm",  # chatglm.py ChatGLMModel
     "transformers__apertus": "apertus",  # apertus.py ApertusModel
     "transformers__arcee": "arcee",  # arcee.py ArceeModel
+    "transformers__gemma3n": "gemma3n",  # gemma.py Gemma3NModel (text part; towers go to mmproj)
+    "transformers__gemma3n_text": "gemma3n",
 }
 _DROP_SUFFIX = (".attention.masked_bias", ".attention.bias", ".rotary_emb.inv_freq", ".rotary_pos_emb.inv_freq")
 
@@ -97,6 +99,13 @@ def _expected(inv, cfg, arch, n_blocks):
         name = t.name
         if name.endswith(_DROP_SUFFIX) or ".act_fn." in name:  # ModelBase / ApertusModel (xIELU scalars -> KVs)
             continue
+        if any(k in name for k in ("vision_tower", "audio_tower", "embed_vision", "embed_audio")):
+            continue  # TextModel.filter_tensors: multimodal tensors go to the mmproj file
+        name = name.replace("language_model.", "")
+        if arch == "gemma3n":
+            if name.endswith("_scale"):  # Gemma3NModel.filter_tensors
+                name += ".weight"
+            name = re.sub(r"(altup_(?:unembed_)?projections)\.\d+\.weight$", r"\1.weight", name)  # stacked 3 -> 1
         if arch in ("bloom", "chatglm"):
             name = name.removeprefix("transformer.")  # BloomModel / ChatGLMModel.modify_tensors
         if name.endswith(".expert_bias"):  # LFM2MoeModel / BailingMoeV2Model.filter_tensors
@@ -147,10 +156,14 @@ def test_family_maps_like_the_converter(fixture):
     undeclared = sorted({_base(n) for n in names} - _declared(arch) - {"rope_freqs"})
     assert not undeclared, undeclared
     assert set(names) - {"rope_freqs.weight"} == _expected(inv, cfg, arch, lay.n_layer)
-    allowed = {"buffers (rotary inv_freq, attention masks)",
+    allowed = {"buffers (rotary inv_freq, attention masks)", "vision/audio tower (written to a separate mmproj GGUF)",
                "apertus: xIELU activation scalars (written as key/values, not tensors)"}
     assert set(lay.dropped) <= allowed, lay.dropped
     generated = sum(t.numel for t in lay.tensors if t.name == "rope_freqs.weight")
+    if arch == "gemma3n":  # Gemma3NModel pads both embedding tables to vocab_size rows (vision/audio token slots)
+        v = cfg.get("vocab_size")
+        generated += sum((v - t.shape[0]) * t.shape[1] for t in inv if t.name.endswith(
+            ("embed_tokens.weight", "embed_tokens_per_layer.weight")) and t.shape[0] < v)
     assert sum(t.numel for t in lay.tensors) - generated + lay.dropped_params == sum(_prod(t.shape) for t in inv)
 
 
@@ -299,10 +312,27 @@ def test_unmappable_tensors_are_an_error():
 
 
 def test_unmapped_family_is_an_error():
-    """Gemma-3n is converted by llama.cpp (Gemma3nModel) but its steps are not reproduced: NotMapped, no number."""
+    """Nemotron-NAS (DeciLMForCausalLM) is converted by llama.cpp (DeciModel: per-layer head counts, no-op blocks)
+    but those steps are not reproduced here: NotMapped, no number."""
+    cfg = _config("github-trtllm__nemotron-nas-mini")
+    with pytest.raises(NotMapped, match="DeciModel"):
+        map_tensors(_inventory("github-trtllm__nemotron-nas-mini", cfg), cfg)
+
+
+def test_gemma3n_stacks_and_pads_by_hand():
+    """Gemma3NModel: altup_projections.{0,1,2} (H, H) -> one altup_proj [H, H, 3]; embed_tokens_per_layer
+    (vocab_size_per_layer_input 262144, 35 * 256) padded to vocab_size 262400 rows; altup / laurel /
+    per_layer_model_proj are never quantized (llama-quant.cpp), altup_correct_coef is forced F32 (base.py)."""
     cfg = _config("transformers__gemma3n_text")
-    with pytest.raises(NotMapped, match="Gemma3nModel"):
-        map_tensors(_inventory("transformers__gemma3n_text", cfg), cfg)
+    inv = _inventory("transformers__gemma3n_text", cfg)
+    e = estimate_gguf(inv, cfg, "Q4_K_M")
+    by = {t.name: t for t in e.tensors}
+    assert by["altup_proj.weight"].ne == (2048, 2048, 3) and by["altup_proj.weight"].type == "F16"
+    assert by["per_layer_token_embd.weight"].ne == (35 * 256, 262400)
+    assert by["token_embd.weight"].ne == (2048, 262400)
+    assert by["blk.0.altup_correct_coef.weight"].type == "F32"
+    assert by["blk.0.laurel_l.weight"].type == "F16" and by["per_layer_model_proj.weight"].type == "F16"
+    assert by["blk.0.attn_q.weight"].type == "Q4_K"
 
 
 def test_cli_says_so_in_one_line(run_cli):

@@ -107,10 +107,11 @@ ARCH = {
     "mt5": "t5", "umt5": "t5",  # t5.py T5Model
     "llava": "llama", "voxtral": "llama",  # LlamaModel converts the text part (the tower goes to mmproj)
     "qwen2_audio": "qwen2",  # qwen.py: the Qwen2 text model of Qwen2AudioForConditionalGeneration
+    "gemma3n": "gemma3n", "gemma3n_text": "gemma3n",  # gemma.py Gemma3NModel (text part; towers go to mmproj)
 }
 #: the GGUF archs mapped in this module (the others go through mapping.py's tables)
 TNM_ARCHES = {"gptneox", "bloom", "falcon", "phi2", "starcoder", "olmo", "lfm2", "lfm2moe", "exaone", "exaone-moe",
-              "bailingmoe", "bailingmoe2", "qwen", "chatglm", "baichuan", "apertus", "arcee"}
+              "bailingmoe", "bailingmoe2", "qwen", "chatglm", "baichuan", "apertus", "arcee", "gemma3n"}
 #: converters that keep NextN/MTP layers (block_count = num_hidden_layers + num_nextn_predict_layers)
 _KEEPS_MTP = {"bailingmoe2", "exaone-moe"}
 #: LlamaModel subclasses and ExaoneModel: a generated rope_freqs [head_dim/2] for "llama3" rope scaling
@@ -119,7 +120,7 @@ _ROPE_FREQS = {"apertus", "arcee", "exaone"}
 _PER_LAYER_KV = {"lfm2", "lfm2moe"}
 #: GGUF names the converter writes in F32 whatever their shape (conversion/base.py prepare_tensors)
 _FORCED_F32 = ("ffn_gate_inp.weight", "ffn_gate_inp_shexp.weight", "position_embd.weight", "token_types.weight",
-               "ssm_conv1d.weight", "shortconv.conv.weight")
+               "ssm_conv1d.weight", "shortconv.conv.weight", "altup_correct_coef.weight", "altup_predict_coef.weight")
 
 
 class UnsupportedArchitecture(CkptError):
@@ -131,9 +132,7 @@ class NotMapped(CkptError):
 
 
 #: families llama.cpp converts whose converter logic ckptscope does not reproduce (said plainly, not guessed)
-NOT_MAPPED = {"gemma3n": "Gemma3nModel (AltUp, LAuReL and per-layer embeddings)",
-              "gemma3n_text": "Gemma3nModel (AltUp, LAuReL and per-layer embeddings)",
-              "deci": "DeciModel (per-layer variable heads and no-op blocks)",
+NOT_MAPPED = {"deci": "DeciModel (per-layer variable heads and no-op blocks)",
               "deci_lm": "DeciModel (per-layer variable heads and no-op blocks)",
               "nemotron-nas": "DeciModel (per-layer variable heads and no-op blocks)"}
 
@@ -261,9 +260,11 @@ def _tables(arch: str):
     for t, keys in block.items():
         if t in declared:
             name = k.TENSOR_NAMES[t]
-            blk[name] = name
-            for key in keys:
-                blk[key] = name
+            for key in (name, *keys):
+                if "{bid}" in key:
+                    blk[key] = name
+                else:  # block-table entries without a layer (Gemma-3n's altup_proj, per_layer_token_embd)
+                    glob[key] = name
     return glob, blk
 
 
@@ -321,6 +322,9 @@ def _base_type(gname: str, ne: tuple[int, ...]) -> str:
 
 
 def _rename(arch: str, name: str) -> str:
+    name = name.replace("language_model.", "")  # TextModel.filter_tensors (multimodal wrappers)
+    if arch == "gemma3n" and name.endswith("_scale"):
+        name += ".weight"  # Gemma3NModel.filter_tensors: altup.correct_output_scale -> ...scale.weight
     if arch in ("bloom", "chatglm"):
         name = name.removeprefix("transformer.")  # BloomModel / ChatGLMModel.modify_tensors
     if arch == "lfm2":
@@ -358,6 +362,7 @@ def map_tnm(tensors, config: ModelConfig, arch: str, layout_cls, tensor_cls, n_l
                          f"in block_count = {out.n_layer})")
     hd = config.head_dim or ((config.hidden_size or 0) // n_head if n_head else 0)
     experts: dict[tuple[str, str, str], dict[int, tuple]] = {}
+    stacks: dict[str, dict[int, tuple]] = {}
     unmapped: list[str] = []
 
     def drop(reason: str, shape) -> None:
@@ -416,10 +421,24 @@ def map_tnm(tensors, config: ModelConfig, arch: str, layout_cls, tensor_cls, n_l
             if em and n_exp:
                 experts.setdefault((em.group(1), em.group(3), em.group(4)), {})[int(em.group(2))] = (shape, t.name)
                 continue
+            if arch == "gemma3n":
+                am = re.match(r"^(.*altup_(?:unembed_)?projections)\.(\d+)\.weight$", name)
+                if am:  # Gemma3NModel: the 3 matrices are stacked into one [3, H, H] tensor
+                    stacks.setdefault(am.group(1) + ".weight", {})[int(am.group(2))] = (shape, t.name)
+                    continue
+                vocab = config.get("vocab_size")
+                if name.endswith(("embed_tokens.weight", "embed_tokens_per_layer.weight")) and isinstance(vocab, int) \
+                        and len(shape) == 2 and shape[0] < vocab:
+                    out.notes.append(f"{name}: padded from {shape[0]} to vocab_size {vocab} rows (Gemma3NModel adds "
+                                     "the vision/audio token slots)")
+                    shape = (vocab, shape[1])
             if _split(arch, add, config, name, shape, n_head, n_kv, hd, t.name):
                 continue
             emit(name, shape, comp, t.name)
 
+    for merged, parts in sorted(stacks.items()):
+        shape = next(iter(parts.values()))[0]
+        emit(merged, (len(parts),) + shape, C.OTHER, f"{len(parts)} stacked matrices")
     for (prefix, w, kind), ex in sorted(experts.items()):
         shape = next(iter(ex.values()))[0]
         merged = f"{prefix}.{w}.{kind}"
