@@ -312,11 +312,35 @@ def test_unmappable_tensors_are_an_error():
 
 
 def test_unmapped_family_is_an_error():
-    """Nemotron-NAS (DeciLMForCausalLM) is converted by llama.cpp (DeciModel: per-layer head counts, no-op blocks)
-    but those steps are not reproduced here: NotMapped, no number."""
-    cfg = _config("github-trtllm__nemotron-nas-mini")
-    with pytest.raises(NotMapped, match="DeciModel"):
-        map_tensors(_inventory("github-trtllm__nemotron-nas-mini", cfg), cfg)
+    """MPT (MPTForCausalLM) is in llama.cpp's TEXT_MODEL_MAP, but ckptscope maps no MPT converter: NotMapped, no
+    number (instead of naming tensors by guess)."""
+    cfg = from_dict({"architectures": ["MPTForCausalLM"], "model_type": "mpt", "d_model": 256, "n_layers": 2,
+                     "n_heads": 4, "vocab_size": 1000})
+    with pytest.raises(NotMapped, match="model_type mpt"):
+        map_tensors([SimpleNamespace(name="transformer.wte.weight", shape=(1000, 256), dtype="BF16")], cfg)
+
+
+def test_deci_variable_blocks():
+    """DeciModel maps every tensor through TensorNameMap; block_configs vary per layer: a linear-attention layer
+    (replace_with_linear) keeps only self_attn.linear_attn -> attn_output, an attention-free layer (no_op) has no
+    attn_* at all. head_count_kv is per layer: n_gqa() = n_heads_in_group of layer 0 = 8. A linear-replaced FFN
+    (mlp.linear_mlp) has no GGUF name for arch deci, so the fixture as published cannot be converted; with those two
+    FFNs made ordinary the names match gguf-py's map."""
+    raw = json.loads((CONFIGS / "github-trtllm__nemotron-nas-mini" / "config.json").read_text())
+    cfg = from_dict(raw)
+    with pytest.raises(UnsupportedArchitecture, match="linear_mlp"):
+        map_tensors(predict_inventory(cfg), cfg)
+    for b in raw["block_configs"]:
+        if b["ffn"].get("replace_with_linear"):
+            b["ffn"] = {"ffn_mult": 2.0, "no_op": False, "replace_with_linear": False}
+    cfg = from_dict(raw)
+    inv = predict_inventory(cfg)
+    lay = map_tensors(inv, cfg)
+    names = {t.name for t in lay.tensors}
+    assert lay.arch == "deci" and lay.n_gqa == 8
+    assert names == _expected(inv, cfg, "deci", 14)
+    assert "blk.2.attn_output.weight" in names and "blk.2.attn_q.weight" not in names  # linear attention
+    assert not any(n.startswith("blk.3.attn_") for n in names)  # attention-free block
 
 
 def test_gemma3n_stacks_and_pads_by_hand():
