@@ -367,3 +367,24 @@ def test_cli_says_so_in_one_line(run_cli):
     assert code == 0, err
     d = json.loads(out)["quantization"]["schemes"]["Q8_0"]
     assert d["arch"] == "bailingmoe" and abs(d["bytes"] - 17.87e9) <= 10 * MB
+
+
+def test_exaone_moe_keeps_mtp_layers():
+    """ExaoneMoEModel keeps the MTP block: block_count = num_hidden_layers + num_nextn_predict_layers; the
+    ``mtp.layers.0.*`` tensors become layer 4 (here) and mtp.fc / pre_fc_norm_embedding / pre_fc_norm_hidden /
+    norm become blk.4.nextn.eh_proj / enorm / hnorm / shared_head_norm. The MTP tensors are added by hand to the
+    reference inventory (transformers builds no MTP module): a copy of layer 0 plus the four NextN tensors."""
+    raw = json.loads((CONFIGS / "transformers__exaone_moe" / "config.json").read_text())
+    inv = _inventory("transformers__exaone_moe", from_dict(raw))
+    n, h = raw["num_hidden_layers"], raw["hidden_size"]
+    mtp = [SimpleNamespace(name=t.name.replace("model.layers.0.", "mtp.layers.0."), shape=t.shape, dtype=t.dtype)
+           for t in inv if t.name.startswith("model.layers.0.")]
+    mtp += [SimpleNamespace(name=f"mtp.{k}.weight", shape=s, dtype="BF16") for k, s in (
+        ("fc", (h, 2 * h)), ("pre_fc_norm_embedding", (h,)), ("pre_fc_norm_hidden", (h,)), ("norm", (h,)))]
+    raw["num_nextn_predict_layers"] = 1
+    lay = map_tensors(inv + mtp, from_dict(raw))
+    names = {t.name for t in lay.tensors}
+    assert lay.n_layer == n + 1
+    assert {f"blk.{n}.nextn.eh_proj.weight", f"blk.{n}.nextn.enorm.weight", f"blk.{n}.nextn.hnorm.weight",
+            f"blk.{n}.nextn.shared_head_norm.weight", f"blk.{n}.attn_q.weight"} <= names
+    assert next(t for t in lay.tensors if t.name == f"blk.{n}.nextn.eh_proj.weight").ne == (2 * h, h)
