@@ -388,3 +388,27 @@ def test_exaone_moe_keeps_mtp_layers():
     assert {f"blk.{n}.nextn.eh_proj.weight", f"blk.{n}.nextn.enorm.weight", f"blk.{n}.nextn.hnorm.weight",
             f"blk.{n}.nextn.shared_head_norm.weight", f"blk.{n}.attn_q.weight"} <= names
     assert next(t for t in lay.tensors if t.name == f"blk.{n}.nextn.eh_proj.weight").ne == (2 * h, h)
+
+
+_SMALL = {"hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
+          "num_key_value_heads": 2, "vocab_size": 1000}
+
+
+@pytest.mark.parametrize("extra,arch", [
+    ({"architectures": ["GlmForCausalLM"], "model_type": "glm", "head_dim": 64}, "chatglm"),  # chatglm.py
+    ({"architectures": ["RWForCausalLM"], "model_type": "RefinedWeb", "n_layer": 2, "n_head": 4,
+      "parallel_attn": True, "new_decoder_architecture": False}, "falcon"),  # falcon.py registers RWForCausalLM
+    ({"architectures": ["BailingMoeForCausalLM"], "model_type": "bailing_moe", "num_experts": 4,
+      "num_shared_experts": 1, "num_experts_per_tok": 2, "moe_intermediate_size": 128,
+      "first_k_dense_replace": 0}, "bailingmoe"),  # arch bailingmoe declares no dense FFN_* tensors
+])
+def test_small_configs_without_fixtures(extra, arch):
+    """Families with no reference inventory in fixtures/: a small hand-written config (dimensions arbitrary), the
+    architecture rules' inventory, names checked against gguf-py's map as above."""
+    cfg = from_dict({**_SMALL, **extra})
+    inv = predict_inventory(cfg)
+    if inv is None:
+        pytest.skip(f"no architecture rules for {extra['model_type']}")
+    lay = map_tensors(inv, cfg)
+    assert lay.arch == arch
+    assert {t.name for t in lay.tensors} == _expected(inv, cfg, arch, lay.n_layer)
