@@ -412,3 +412,20 @@ def test_small_configs_without_fixtures(extra, arch):
     lay = map_tensors(inv, cfg)
     assert lay.arch == arch
     assert {t.name for t in lay.tensors} == _expected(inv, cfg, arch, lay.n_layer)
+
+
+def test_starcoder_types_legacy_q4_k_m():
+    """StarCoder (gpt_bigcode): wpe -> position_embd, written F32 and never quantized (base.py / llama-quant.cpp);
+    c_attn stays fused as attn_qkv, which the LEGACY rules give Q5_K in every layer for Q4_K_M (the attn_qkv
+    branch), and the HEAD rules treat like attn_v (Q6_K where use_more_bits, else Q4_K); no lm_head in the
+    checkpoint (tied), so token_embd takes the output rule (Q6_K)."""
+    cfg = _config("transformers__gpt_bigcode")
+    inv = _inventory("transformers__gpt_bigcode", cfg)
+    legacy = {t.name: t.type for t in estimate_gguf(inv, cfg, "Q4_K_M", rules="legacy").tensors}
+    head = {t.name: t.type for t in estimate_gguf(inv, cfg, "Q4_K_M", rules="head").tensors}
+    n = cfg.num_hidden_layers
+    assert legacy["position_embd.weight"] == "F32" and legacy["token_embd.weight"] == "Q6_K"
+    assert "output.weight" not in legacy
+    assert {legacy[f"blk.{i}.attn_qkv.weight"] for i in range(n)} == {"Q5_K"}
+    assert head["blk.0.attn_qkv.weight"] == "Q6_K"  # use_more_bits(0, 12): 0 < 12 / 8 = 1
+    assert head["blk.1.attn_qkv.weight"] == "Q4_K"  # 1 >= 1, 1 < 7 * 12 / 8 = 10, (1 - 1) % 3 != 2
