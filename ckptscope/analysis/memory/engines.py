@@ -42,6 +42,15 @@ FIELDS = {
                        "and optimizer-state tensor is rounded up (0 = not modelled)",
     "attention_lse": "bytes per query position per head the fused attention kernel keeps for backward (its fp32 "
                      "log-sum-exp; training only: a no-grad forward frees it at once)",
+    "rotary_cos_sin_cache": "the rotary embedding keeps a [max_position_embeddings, rotary_dim] cos/sin table in the "
+                            "weight dtype on the GPU (one per distinct rotary configuration), counted with the weights",
+    "kv_pool_rule": "how the paged KV pool is sized: 'profile' = memory_fraction x GPU total - weights - the profile "
+                    "run's peak activations - non-torch memory (vLLM); 'static' = memory_fraction x GPU total - "
+                    "weights - non-torch memory, activations and CUDA graphs living in the rest (SGLang)",
+    "tp_overhead": "memory outside the allocator added once more than one GPU serves one model (NCCL / custom "
+                   "all-reduce buffers), per GPU",
+    "sampler_warmup": "the engine runs its sampler once at start-up on `seqs` dummy sequences: seqs x vocab logits "
+                      "of `bytes_per_logit` bytes each at the peak (one of the forward-pass moments)",
     "gqa_max_head_dim": "largest head_dim the engine runs grouped-query attention at without repeating K/V to every "
                         "query head (above it, or when K and V head dims differ, K/V are expanded per layer)",
 }
@@ -141,9 +150,13 @@ PROFILES: dict[str, dict] = {
         "kv_storage": "paged",
         "kv_block_tokens": 16,
         "memory_fraction": 0.9,
-        "cuda_graph_bytes": int(0.5 * GiB),
+        "kv_pool_rule": "profile",
+        "cuda_graph_bytes": int(0.8 * GiB),
         "library_workspace": 32 * MiB,
-        "overhead": int(0.5 * GiB),
+        "overhead": int(0.25 * GiB),
+        "tp_overhead": int(1.85 * GiB),
+        "sampler_warmup": {"seqs": 1024, "bytes_per_logit": 16},
+        "rotary_cos_sin_cache": True,
         "moe_dispatch": "fused",
         "allocator_block": 512,
         "attention_lse": 0,
@@ -158,14 +171,35 @@ PROFILES: dict[str, dict] = {
             "logits: vllm/v1/worker/gpu_model_runner.py: compute_logits on the hidden states of the sampled "
             "positions only (logits_indices), fp32",
             "prefill_chunk: vllm/config/scheduler.py max_num_batched_tokens default 8192 with chunked prefill "
-            "(V1, online serving); the profile run (gpu_model_runner.profile_run) uses that many tokens",
-            "kv_storage / kv_block_tokens: vllm/config/cache.py block_size 16; KV pool = gpu_memory_utilization x "
-            "total memory - weights - peak activations of the profile run - non-torch memory "
-            "(vllm/v1/worker/gpu_worker.py determine_available_memory); the log prints 'GPU KV cache size: N "
-            "tokens' = pool / bytes per token",
-            "memory_fraction: vllm/config/cache.py gpu_memory_utilization default 0.9",
-            "cuda_graph_bytes: vllm/v1/worker/gpu_model_runner.py capture_model logs 'Graph capturing finished ... "
-            "took X GiB'; typically 0.2-1 GiB for 7-70B models: 0.5 GiB stated, not measured",
+            "(V1, online serving); the profile run (gpu_model_runner.profile_run) uses that many tokens. Logged: "
+            "'Chunked prefill is enabled with max_num_batched_tokens=8192' (docs/validation.md, engine logs)",
+            "kv_storage / kv_block_tokens: vllm/config/cache.py block_size 16; logged 'GPU KV cache size: N tokens' "
+            "is always a multiple of 16 and equals floor(available KV memory / (16 x bytes per token)) x 16 in 9 of "
+            "9 third-party v0.19.0 logs (fixtures/engine_logs)",
+            "kv_pool_rule 'profile': vllm/v1/worker/gpu_worker.py determine_available_memory (v0.19.0 log lines "
+            "'Requested memory: 0.950000 (util), 75.23 GiB', 'Total non KV cache memory = torch peak memory "
+            "increase + non-torch forward increase memory + weights memory', 'Available KV cache memory' = the "
+            "difference): requested = gpu_memory_utilization x torch total_memory (79.19 GiB on an H100 80GB HBM3)",
+            "memory_fraction: vllm/config/cache.py gpu_memory_utilization default 0.9 (--memory-fraction to "
+            "match a launch)",
+            "cuda_graph_bytes: v0.19.0 logs 'Estimated CUDA graph memory: 0.52-0.84 GiB total' (51 PIECEWISE + 51 "
+            "FULL graphs up to 512 tokens, 2-9B models): 0.8 GiB; with VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 "
+            "(the v0.19.0 default, printed in the env dump) it is NOT subtracted from the KV pool: graphs are "
+            "captured after the pool is allocated, inside the 1 - gpu_memory_utilization margin",
+            "overhead: v0.19.0 logs 'non-torch forward increase memory: 0.24-0.25GiB' at tp 1 (9 of 9 logs)",
+            "tp_overhead: llm-d-planner accuracy_report.md (v0.19.0, H100): non-torch 2.07 GiB at tp 2 and 2.13 GiB "
+            "at tp 4 for Llama-3.1-8B (2.06 / 2.13 for Qwen2.5-7B) vs 0.25 at tp 1: + 1.85 GiB with tp > 1",
+            "sampler_warmup: vllm/v1/worker/gpu_model_runner.py _dummy_sampler_run runs the sampler on max_num_seqs "
+            "dummy rows (logged 'Defaulting max_num_seqs to 1024 for OPENAI_API_SERVER usage context'); the "
+            "PyTorch top-k/top-p path (FlashInfer sampling 'disabled by default', logged) keeps fp32 logits (4 B) "
+            "and their sort: fp32 values (4 B) + int64 indices (8 B) = 16 B per logit (derived). Logged 'torch peak "
+            "memory increase' 3.62-3.65 GiB for Gemma-2 (vocab 256,000) at 2B and 9B, i.e. set by the vocabulary "
+            "not the width: the sampler, not the 8192-token forward, is the activation peak. Not divided by tp: the logits "
+            "are gathered to the whole vocabulary first (llm-d-planner accuracy_report.md: 1.89 GiB at tp 1, 2 and 4 "
+            "for Llama-3.1-8B, 2.21 GiB at tp 1, 2 and 4 for Qwen2.5-7B)",
+            "rotary_cos_sin_cache: vllm/model_executor/layers/rotary_embedding base.py registers cos_sin_cache "
+            "[max_position_embeddings, rotary_dim] in the model dtype; logged 'Model loading took 14.99 GiB' for "
+            "Llama-3.1-8B = 8,030,261,248 x 2 B (14.957 GiB) + 131,072 x 128 x 2 B (0.031 GiB)",
             "moe_dispatch: vllm/model_executor/layers/fused_moe/fused_moe.py intermediate caches",
             "allocator_block: PyTorch's CUDACachingAllocator rounds each block to 512 bytes (as for transformers)",
         ],
@@ -181,6 +215,7 @@ PROFILES: dict[str, dict] = {
         "kv_storage": "paged",
         "kv_block_tokens": 1,
         "memory_fraction": 0.88,
+        "kv_pool_rule": "static",
         "cuda_graph_bytes": int(0.5 * GiB),
         "library_workspace": 32 * MiB,
         "overhead": int(0.5 * GiB),
@@ -200,7 +235,12 @@ PROFILES: dict[str, dict] = {
             "prefill_chunk: sglang/srt/server_args.py chunked_prefill_size 8192 on GPUs of 80 GB class (16384 "
             "above ~90 GB in recent releases)",
             "kv_storage: sglang/srt/mem_cache/memory_pool.py token-granular pool (page_size 1 by default); "
-            "'max_total_num_tokens' printed at startup = pool / bytes per token",
+            "'max_total_num_tokens' printed at startup = pool / bytes per token; logged 'KV Cache is allocated. "
+            "#tokens: 367404, K size: 8.23 GB' for Qwen3-235B-A22B at tp 4 = 367,404 x 94 layers x 1 KV head x 128 "
+            "x 2 B in GiB (vllm-project/vllm#21348; its 'GB' are 2**30 bytes)",
+            "kv_pool_rule 'static': sglang/srt/model_executor/model_runner.py profile_max_num_token: rest = free "
+            "memory after the weights - total x (1 - mem_fraction_static), so activations and CUDA graphs are not "
+            "subtracted from the pool (derived from source, no log with every figure found)",
             "memory_fraction: sglang/srt/server_args.py mem_fraction_static, about 0.88 for tp 1 on 80 GB GPUs "
             "(it depends on GPU size and tp; pass --overhead / a fraction to match a launch)",
             "cuda_graph_bytes: sglang/srt/model_executor/cuda_graph_runner.py (batch sizes up to 160 by "

@@ -47,6 +47,7 @@ class Options:
     lora_targets: str | None = None
     checkpointing: bool = False
     moe_dispatch: str | None = None  #: MoE prefill buffers: transformers (grouped_mm) | fused; None = engine's
+    memory_fraction: float | None = None  #: paged engines: share of the GPU taken (vLLM gpu_memory_utilization)
     quant_bytes: dict[str, int] = field(default_factory=dict)  #: scheme -> total weight bytes
 
 
@@ -72,6 +73,8 @@ def _validate(o: Options) -> None:
         raise CkptError(f"precision must be one of {', '.join(TR.PRECISIONS)}", "--precision")
     if o.optimizer not in TR.OPTIMIZERS:
         raise CkptError(f"optimizer must be one of {', '.join(TR.OPTIMIZERS)}", "--optimizer")
+    if o.memory_fraction is not None and not 0 < o.memory_fraction <= 1:
+        raise CkptError(f"memory fraction must be in (0, 1], got {o.memory_fraction}", "--memory-fraction")
 
 
 def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None = None, tensors=None,
@@ -115,6 +118,12 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
                            "out to keep the checkpoint's FP8")
     abytes = 4 if rdt == "F32" else 2
     buf_bytes, buf_why = R.rotary_buffers(cfg) if prof.get("rotary_buffers") else (0, "")
+    if prof.get("rotary_cos_sin_cache"):
+        cs = R.cos_sin_cache_sizes(cfg, abytes)
+        if cs:
+            buf_bytes += sum(cs)
+            buf_why = (f"rotary cos/sin cache{'s' if len(cs) > 1 else ''} [max_position_embeddings, rotary_dim] in "
+                       f"the weight dtype: {sum(cs):,} bytes")
     assumptions.append(f"runtime weight dtype {rdt} ({rdt_why})")
     if buf_bytes:
         assumptions.append(f"non-persistent buffers counted with the weights: {buf_why}")
@@ -249,17 +258,23 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
             kinds = {L.kind for L in layout.layers if L.kind in ("full", "sliding")}
             layer += C.eager_scores_bytes(d, cfg, c, n, o.batch, tp, abytes, max(1, len(kinds)))
         head = C.logits_bytes(d, cfg, c, o.batch, tp, abytes, prof)
-        return {"layer": layer, "logits": head}
+        out = {"layer": layer, "logits": head}
+        sw = prof.get("sampler_warmup")
+        if sw and d.vocab:
+            # the logits are gathered to the whole vocabulary before sampling, on every tensor-parallel rank
+            out["sampler_warmup"] = int(sw["seqs"] * d.vocab * sw["bytes_per_logit"])
+        return out
 
     mom = moments(ctx)
     act = max(mom.values())
     peak_moment = max(mom, key=mom.get)
-    overhead = o.overhead if o.overhead is not None else prof["overhead"] + (NCCL_OVERHEAD if tp > 1 else 0)
+    tp_extra = prof.get("tp_overhead", NCCL_OVERHEAD)
+    overhead = o.overhead if o.overhead is not None else prof["overhead"] + (tp_extra if tp > 1 else 0)
     workspace = prof["library_workspace"]
     graphs = prof["cuda_graph_bytes"]
     assumptions.append(f"runtime overhead {overhead / GiB:.2f} GiB per GPU (" + (
         "given" if o.overhead is not None else f"{prof['name']} profile: CUDA context, kernels, allocator slack" +
-        (" + 0.5 GiB communication buffers" if tp > 1 else "")) + ")")
+        (f" + {tp_extra / GiB:.2f} GiB communication buffers" if tp > 1 else "")) + ")")
     if workspace:
         assumptions.append(f"library workspace {workspace / 2**20:.0f} MiB: cuBLAS workspace of the thread that runs "
                            "the forward (allocated through the framework allocator, so it is in "
@@ -270,6 +285,11 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     assumptions.append(C.logits_formula(d, cfg, prof) + f"; peak of the forward pass at the {peak_moment} moment")
     if eager:
         assumptions.append(C.EAGER_FORMULA)
+    if "sampler_warmup" in mom:
+        sw = prof["sampler_warmup"]
+        assumptions.append(f"sampler warm-up at start-up: {sw['seqs']:,} dummy sequences x vocab x "
+                           f"{sw['bytes_per_logit']} bytes (fp32 logits + their sort: fp32 values, int64 indices) "
+                           f"= {mom['sampler_warmup']:,} bytes, one of the forward-pass moments")
     if d.moe_layers:
         assumptions.append(C.moe_formula(d, moe_dispatch))
     if d.attn_accum:
@@ -298,15 +318,23 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         cap = min(g.bytes for g in o.gpus)
         inference.update(_fit(inf["total"], cap, o.gpus))
         budget = cap - w["per_gpu"] - overhead - workspace - graphs
-        if prof["memory_fraction"]:
-            pool = int(cap * prof["memory_fraction"]) - w["per_gpu"] - extra(ctx) - workspace - graphs - overhead
+        frac = o.memory_fraction or prof["memory_fraction"]
+        if frac:
+            rule = prof.get("kv_pool_rule", "profile")
+            pool = int(cap * frac) - w["per_gpu"] - overhead
+            if rule == "profile":
+                pool -= extra(ctx) + workspace
+                what = "weights, the profile run's peak activations and non-torch memory"
+            else:
+                what = "weights and non-torch memory (activations and CUDA graphs use the rest of the GPU)"
             bpt = bytes_per_token(layout, kvd, tp)["all_layers"]
             inference["kv_pool"] = {
-                "bytes": max(0, pool), "memory_fraction": prof["memory_fraction"],
+                "bytes": max(0, pool), "memory_fraction": frac, "rule": rule,
                 "tokens": (max(0, pool) // bpt // blk * blk) if bpt else None,
-                "note": (f"{prof['name']} reserves {prof['memory_fraction']:.0%} of the GPU and gives what is left "
-                         "after weights, the profile run's activations, CUDA graphs and overhead to the KV cache; "
-                         "'tokens' is the figure its startup log prints (KV cache size in tokens)")}
+                "note": (f"{prof['name']} takes {frac:.0%} of the GPU" +
+                         (" (--memory-fraction)" if o.memory_fraction else "") +
+                         f" and gives what is left after {what} to the KV cache; 'tokens' is the figure its "
+                         "startup log prints (KV cache size in tokens)")}
 
         mc = max_context(layout, budget, o.batch, kvd, policy=o.policy, tp=tp, extra=extra, limit=1 << 34)
         inference["max_context"] = {
