@@ -67,9 +67,13 @@ PROFILES: dict[str, dict] = {
         "kv_storage": "dynamic",
         "kv_block_tokens": 1,
         "memory_fraction": None,
+        "kv_pool_rule": None,
         "cuda_graph_bytes": 0,
         "library_workspace": 32 * MiB,
         "overhead": 1 * GiB,
+        "tp_overhead": GiB // 2,
+        "sampler_warmup": None,
+        "rotary_cos_sin_cache": False,
         "moe_dispatch": "transformers",
         "allocator_block": 512,
         "attention_lse": 4,
@@ -135,6 +139,7 @@ PROFILES: dict[str, dict] = {
             "of the summed parameter bytes (tied weights once, non-persistent buffers not included, capped at "
             "total memory - 1.2 GiB), freed before the weights are copied into its cached segment: its peak is "
             "at most the weights' own, so a plain script's max_memory_allocated is unchanged (no term)",
+            "tp_overhead: NCCL buffers once more than one GPU serves the model: 0.5 GiB stated, not measured",
             "overhead: CUDA context + cuBLAS/cuDNN kernels outside the caching allocator, about 0.5 GiB on "
             "Hopper with CUDA 12/13, plus allocator fragmentation: 1 GiB stated, not measured",
         ],
@@ -219,6 +224,9 @@ PROFILES: dict[str, dict] = {
         "cuda_graph_bytes": int(0.5 * GiB),
         "library_workspace": 32 * MiB,
         "overhead": int(0.5 * GiB),
+        "tp_overhead": GiB // 2,
+        "sampler_warmup": None,
+        "rotary_cos_sin_cache": True,
         "moe_dispatch": "fused",
         "allocator_block": 512,
         "attention_lse": 0,
@@ -246,6 +254,9 @@ PROFILES: dict[str, dict] = {
             "cuda_graph_bytes: sglang/srt/model_executor/cuda_graph_runner.py (batch sizes up to 160 by "
             "default): 0.5 GiB stated, not measured",
             "allocator_block: PyTorch's CUDACachingAllocator rounds each block to 512 bytes (as for transformers)",
+            "rotary_cos_sin_cache: sglang/srt/layers/rotary_embedding.py (the vLLM class it was taken from) keeps "
+            "cos_sin_cache [max_position_embeddings, rotary_dim] (derived; measured for vLLM only)",
+            "tp_overhead: 0.5 GiB stated, not measured (vLLM's logs show 1.85 GiB; SGLang's not found)",
         ],
     },
     "llama.cpp": {
@@ -259,9 +270,13 @@ PROFILES: dict[str, dict] = {
         "kv_storage": "ring",
         "kv_block_tokens": 256,
         "memory_fraction": None,
+        "kv_pool_rule": None,
         "cuda_graph_bytes": 0,
         "library_workspace": 0,
         "overhead": int(0.3 * GiB),
+        "tp_overhead": GiB // 2,
+        "sampler_warmup": None,
+        "rotary_cos_sin_cache": False,
         "moe_dispatch": "fused",
         "allocator_block": 0,
         "attention_lse": 0,
@@ -281,6 +296,7 @@ PROFILES: dict[str, dict] = {
             "kv_storage: src/llama-kv-cache.cpp allocates n_ctx cells up front (n_ctx padded to 256), K and V "
             "types from --cache-type-k/-v (f16 default); n_ctx default 4096 in common/common.h (0 = the model's)",
             "overhead: CUDA context and the ggml-cuda pool outside the model/KV/compute buffers: 0.3 GiB stated",
+            "tp_overhead: --split-mode row/layer across GPUs: 0.5 GiB stated, not measured",
         ],
     },
 }
