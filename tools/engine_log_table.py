@@ -79,11 +79,12 @@ def compare(rec: dict) -> dict:
     if "weights_gib" in lg:
         row["weights"] = (lg["weights_gib"], pg["weights"] / GiB)
     iv = bpt_interval(lg)
-    bpt = r["kv_cache"]["bytes_per_token"]["all_layers"] // row["tp"]
+    pool = r["inference"].get("kv_pool")
+    # per GPU; a vLLM pool token also pays for the padding layers of its hybrid groups
+    bpt = (pool or {}).get("bytes_per_token") or r["kv_cache"]["bytes_per_token"]["all_layers"] // row["tp"]
     row["bpt_ckptscope"] = bpt
     if iv:
         row["bpt_interval"] = iv
-    pool = r["inference"].get("kv_pool")
     if "kv_tokens" in lg and pool and rec["engine"] == "vllm" and "kv_available_gib" in lg:
         row["tokens"] = (lg["kv_tokens"], pool["tokens"])
         row["kv_pool_gib"] = (lg["kv_available_gib"], pool["bytes"] / GiB)

@@ -47,6 +47,8 @@ FIELDS = {
     "kv_pool_rule": "how the paged KV pool is sized: 'profile' = memory_fraction x GPU total - weights - the profile "
                     "run's peak activations - non-torch memory (vLLM); 'static' = memory_fraction x GPU total - "
                     "weights - non-torch memory, activations and CUDA graphs living in the rest (SGLang)",
+    "kv_layer_groups": "'uniform_page': layers of different attention kinds (sliding / full) share one block pool "
+                       "in equal-sized groups, padded with empty layers (vLLM hybrid KV manager); None: one group",
     "tp_overhead": "memory outside the allocator added once more than one GPU serves one model (NCCL / custom "
                    "all-reduce buffers), per GPU",
     "sampler_warmup": "the engine runs its sampler once at start-up on `seqs` dummy sequences: seqs x vocab logits "
@@ -68,6 +70,7 @@ PROFILES: dict[str, dict] = {
         "kv_block_tokens": 1,
         "memory_fraction": None,
         "kv_pool_rule": None,
+        "kv_layer_groups": None,
         "cuda_graph_bytes": 0,
         "library_workspace": 32 * MiB,
         "overhead": 1 * GiB,
@@ -156,6 +159,7 @@ PROFILES: dict[str, dict] = {
         "kv_block_tokens": 16,
         "memory_fraction": 0.9,
         "kv_pool_rule": "profile",
+        "kv_layer_groups": "uniform_page",
         "cuda_graph_bytes": int(0.8 * GiB),
         "library_workspace": 32 * MiB,
         "overhead": int(0.25 * GiB),
@@ -202,9 +206,16 @@ PROFILES: dict[str, dict] = {
             "not the width: the sampler, not the 8192-token forward, is the activation peak. Not divided by tp: the logits "
             "are gathered to the whole vocabulary first (llm-d-planner accuracy_report.md: 1.89 GiB at tp 1, 2 and 4 "
             "for Llama-3.1-8B, 2.21 GiB at tp 1, 2 and 4 for Qwen2.5-7B)",
+            "kv_layer_groups: vllm/v1/core/kv_cache_utils.py (v0.19) groups sliding and full-attention layers "
+            "into equal groups; logged for Gemma-3-4B (29 sliding + 5 full): 'Add 1 padding layers, may waste at "
+            "most 3.45% KV cache memory' (1 / 29) and 'GPU KV cache size: 468,144 tokens' = 62.51 GiB / (35 layers x "
+            "4,096 B); Gemma-2 (21 + 21) needs no padding",
             "rotary_cos_sin_cache: vllm/model_executor/layers/rotary_embedding base.py registers cos_sin_cache "
             "[max_position_embeddings, rotary_dim] in the model dtype; logged 'Model loading took 14.99 GiB' for "
-            "Llama-3.1-8B = 8,030,261,248 x 2 B (14.957 GiB) + 131,072 x 128 x 2 B (0.031 GiB)",
+            "Llama-3.1-8B = 8,030,261,248 x 2 B (14.957 GiB) + 131,072 x 128 x 2 B (0.031 GiB); linear / dynamic "
+            "rope_scaling builds max_position x factor rows (LinearScalingRotaryEmbedding), YaRN original_max x "
+            "factor: Gemma-3-4B's global table is 131,072 x 8 x 256 x 2 B = 512 MiB, logged 'weights memory: "
+            "8.58GiB' = 8.01 GiB of parameters + 0.5625 GiB of cos/sin tables",
             "moe_dispatch: vllm/model_executor/layers/fused_moe/fused_moe.py intermediate caches",
             "allocator_block: PyTorch's CUDACachingAllocator rounds each block to 512 bytes (as for transformers)",
         ],
@@ -221,6 +232,7 @@ PROFILES: dict[str, dict] = {
         "kv_block_tokens": 1,
         "memory_fraction": 0.88,
         "kv_pool_rule": "static",
+        "kv_layer_groups": None,
         "cuda_graph_bytes": int(0.5 * GiB),
         "library_workspace": 32 * MiB,
         "overhead": int(0.5 * GiB),
@@ -271,6 +283,7 @@ PROFILES: dict[str, dict] = {
         "kv_block_tokens": 256,
         "memory_fraction": None,
         "kv_pool_rule": None,
+        "kv_layer_groups": None,
         "cuda_graph_bytes": 0,
         "library_workspace": 0,
         "overhead": int(0.3 * GiB),

@@ -85,6 +85,7 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     cfg = config if config is not None else (ck.config if ck is not None else None)
     if cfg is None:
         raise CkptError("the memory planner needs config.json (layers, heads, context)", "config.json")
+    cfg = _family_defaults(cfg)
     if tensors is None:
         tensors, basis = inventory(ck, cfg)
     basis = basis or "given"
@@ -328,8 +329,16 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
             else:
                 what = "weights and non-torch memory (activations and CUDA graphs use the rest of the GPU)"
             bpt = bytes_per_token(layout, kvd, tp)["all_layers"]
+            grouping = _kv_groups(layout, kvd, tp) if prof.get("kv_layer_groups") == "uniform_page" else None
+            if grouping:
+                bpt = grouping["bytes_per_token"]
+                assumptions.append(
+                    f"{prof['name']} groups the {grouping['kinds']} attention layers into {grouping['groups']} KV groups "
+                    f"of {grouping['group_size']} layers ({grouping['padding_layers']} padding layer(s)); each token "
+                    f"of the pool costs {bpt:,} bytes (vllm/v1/core/kv_cache_utils.py; logged 'Add N padding "
+                    "layers')")
             inference["kv_pool"] = {
-                "bytes": max(0, pool), "memory_fraction": frac, "rule": rule,
+                "bytes": max(0, pool), "memory_fraction": frac, "rule": rule, "bytes_per_token": bpt,
                 "tokens": (max(0, pool) // bpt // blk * blk) if bpt else None,
                 "note": (f"{prof['name']} takes {frac:.0%} of the GPU" +
                          (" (--memory-fraction)" if o.memory_fraction else "") +
@@ -387,6 +396,50 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         if o.gpus:
             out["training"].update(_fit(out["training"]["per_gpu"]["total"], min(g.bytes for g in o.gpus), o.gpus))
     return out
+
+
+def _kv_groups(layout, kvd: str, tp: int) -> dict | None:
+    """vLLM's hybrid KV-cache grouping (v0.19 kv_cache_utils, uniform page size): the attention layers of each
+    kind (full, sliding) are cut into groups of one size -- the smallest kind's count, or the largest's when that
+    is under 1.25 x the smallest -- the last group of a kind padded with empty layers; every block of the pool spans
+    one group, and a token needs a block in every group, so a pool token costs (layers + padding) x the largest
+    per-layer size. None when every attention layer is of one kind (one group, no padding)."""
+    from math import ceil
+
+    from .kv import tp_share
+
+    per = {}
+    for L in layout.layers:
+        if L.kind in ("full", "sliding"):
+            per.setdefault(L.kind, []).append(L.bytes_per_token(kvd) * tp_share(L, tp))
+    if len(per) < 2:
+        return None
+    counts = {k: len(v) for k, v in per.items()}
+    lo, hi = min(counts.values()), max(counts.values())
+    g = hi if hi < lo * 1.25 else lo
+    pad = sum((-n) % g for n in counts.values())
+    groups = sum(ceil(n / g) for n in counts.values())
+    biggest = max(max(v) for v in per.values())
+    return {"group_size": g, "padding_layers": pad, "groups": groups, "kinds": "+".join(sorted(counts)),
+            "bytes_per_token": int(round(biggest * groups * g))}
+
+
+#: class defaults only the planner needs (context, rotary tables), from transformers 5.23 configuration_*.py
+MEMORY_DEFAULTS = {"gemma3_text": {"max_position_embeddings": 131_072}, "gemma3": {"max_position_embeddings": 131_072}}
+
+
+def _family_defaults(cfg: ModelConfig) -> ModelConfig:
+    """The config with transformers' class defaults for the fields config.json leaves out (the same table the
+    architecture rules use): Gemma-3's config.json, for one, names no heads, head_dim or vocabulary."""
+    try:
+        from ..arch import family_name, module_for, with_defaults
+
+        key = family_name(cfg)
+        fam = module_for(key)
+        defaults = {**(getattr(fam, "DEFAULTS", None) or {}), **MEMORY_DEFAULTS.get(key or "", {})}
+        return with_defaults(cfg, defaults) if fam is not None else cfg
+    except Exception:  # noqa: BLE001 - defaults are a refinement; the planner works on the file as read
+        return cfg
 
 
 def _fit(total: int, cap: int, gpus: list[GPU]) -> dict:

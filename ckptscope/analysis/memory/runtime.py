@@ -111,8 +111,30 @@ def cos_sin_cache_sizes(config: ModelConfig | None, value_bytes: int) -> list[in
     mp = config.max_position_embeddings or 0
     if not hd or not mp:
         return []
-    n_rot = 2 if mt.startswith("gemma3") else 1
-    return [mp * hd * value_bytes] * n_rot
+    rows = _cos_sin_rows(config.rope_scaling, mp)
+    if mt.startswith("gemma3"):  # global layers take rope_scaling, the local (sliding) ones do not
+        return [rows * hd * value_bytes, mp * hd * value_bytes]
+    return [rows * hd * value_bytes]
+
+
+def _cos_sin_rows(rs: dict | None, mp: int) -> int:
+    """Rows of vLLM's cos/sin table for a rope_scaling (vllm/model_executor/layers/rotary_embedding): linear and
+    dynamic-NTK scaling build max_position x factor rows, YaRN original_max_position x factor, LongRoPE a short
+    (original) and a long (max_position) table; llama3 scaling and none keep max_position rows."""
+    if not isinstance(rs, dict):
+        return mp
+    kind = str(rs.get("rope_type") or rs.get("type") or "").lower()
+    f = rs.get("factor")
+    f = f if isinstance(f, (int, float)) and 1 <= f <= 1024 else 1
+    orig = rs.get("original_max_position_embeddings")
+    orig = orig if isinstance(orig, int) and 0 < orig <= mp else None
+    if kind in ("linear", "dynamic"):
+        return int(mp * f)
+    if kind in ("yarn", "deepseek_yarn"):
+        return int((orig or mp) * f)
+    if kind in ("longrope", "su"):
+        return mp + (orig or 0)
+    return mp
 
 
 def block_rounding(sizes, block: int) -> int:
