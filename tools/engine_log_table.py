@@ -75,7 +75,8 @@ def compare(rec: dict) -> dict:
     r = run_plan(rec)
     lg = rec["logged"]
     pg = r["inference"]["per_gpu"]
-    row: dict = {"id": rec["id"], "engine": rec["engine"], "model": rec["model"], "tp": rec["flags"].get("tp", 1)}
+    row: dict = {"id": rec["id"], "engine": rec["engine"], "model": rec["model"], "tp": rec["flags"].get("tp", 1),
+                 "profile_matches_version": rec.get("profile_matches_version", True)}
     if "weights_gib" in lg:
         row["weights"] = (lg["weights_gib"], pg["weights"] / GiB)
     iv = bpt_interval(lg)
@@ -118,6 +119,9 @@ def table(rows: list[dict]) -> str:
         c.append(f"{w['activations'][0]:.2f} / {w['activations'][1]:.2f} GiB ({pct(w['activations'])}, "
                  f"{w['activations'][2]})" if "activations" in w else "—")
         c.append(f"{w['non_torch'][0]:.2f} / {w['non_torch'][1]:.2f} GiB" if "non_torch" in w else "—")
+        if not w["profile_matches_version"]:  # an older engine release: its profile run differs from v0.19's
+            c[-2] += " (older release, not asserted)"
+            c[-1] += " (not asserted)"
         out.append("| " + " | ".join(c) + " |")
     return "\n".join(out)
 
