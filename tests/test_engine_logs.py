@@ -15,6 +15,9 @@ fixtures/engine_logs/PROVENANCE.md), never computed by the code under test. Tole
 - activation peak ("torch peak memory increase"): 15%. Derived from source, not fitted; the largest miss is the
   fp32 run (-11%), whose peak is in the 8192-token forward pass, not in the sampler.
 - non-torch memory: 0.02 GiB at tp 1, 0.1 GiB at tp > 1 (profile constants read from these logs).
+- llama.cpp: KV buffer and model buffers to the log's 0.01 MiB (n_ctx x layers x (K + V) x f16, and the GGUF
+  tensor data predicted by the quantization rules); the compute buffer within 0.5% (derived: the worst-case ubatch
+  graph's fp32 logits + hidden state; the other graph tensors reuse that memory).
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ def test_enough_records_from_more_than_one_source():
 def test_record_has_provenance_and_its_numbers_are_in_the_quoted_lines(rec):
     s = rec["source"]
     assert s.get("url", "").startswith("https://github.com/") or (
-        s["repo"] and s["path"] and re.fullmatch(r"[0-9a-f]{40}", s["commit"]))
+        s.get("repo") and s.get("path") and re.fullmatch(r"[0-9a-f]{40}", s["commit"])) or (
+        re.fullmatch(r"\d+", s.get("index_id", "")) and s.get("title"))  # a public file the index gave by id
     cfg = ROOT / "fixtures" / (rec["config"] if "/" in rec["config"] else "configs/" + rec["config"]) / "config.json"
     assert cfg.is_file()
     text = " ".join(rec["log_lines"])
@@ -63,7 +67,7 @@ def test_record_has_provenance_and_its_numbers_are_in_the_quoted_lines(rec):
         assert shown in text or alt in text, f"{key}={v} is not in the quoted log lines"
 
 
-@pytest.mark.parametrize("rid", [r["id"] for r in RECS if T.bpt_interval(r["logged"])])
+@pytest.mark.parametrize("rid", [r["id"] for r in RECS if r["engine"] != "llama.cpp" and T.bpt_interval(r["logged"])])
 def test_kv_bytes_per_token_inside_what_the_log_allows(rid):
     rec = next(r for r in RECS if r["id"] == rid)
     w = ROWS[rid]
@@ -136,3 +140,31 @@ def test_cli_memory_fraction(run_cli):
     assert pool["memory_fraction"] == 0.95 and abs(pool["tokens"] - 476016) / 476016 <= 0.01
     code, out, err = run_cli("estimate", cfg, "--engine", "vllm", "--gpus", "H100", "--memory-fraction", "1.5")
     assert code == 2 and "memory fraction" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+LLAMACPP = [r["id"] for r in RECS if r["engine"] == "llama.cpp"]
+
+
+@pytest.mark.parametrize("rid", LLAMACPP)
+def test_llamacpp_kv_and_model_buffers_to_the_log_rounding(rid):
+    w = ROWS[rid]
+    assert abs(w["kv_mib"][1] - w["kv_mib"][0]) <= 0.005
+    assert abs(w["model_buffer_mib"][1] - w["model_buffer_mib"][0]) <= 0.01
+    if "model_buffer_split_mib" in w:  # mmap keeps the token embedding on the host, the rest on the GPU
+        (lc, lgp), (oc, og) = w["model_buffer_split_mib"]
+        assert abs(lc - oc) <= 0.005 and abs(lgp - og) <= 0.01
+    if "tensor_types" in w:
+        logged, ours = w["tensor_types"]
+        assert logged == {k: ours.get(k) for k in logged}
+
+
+@pytest.mark.parametrize("rid", LLAMACPP)
+def test_llamacpp_compute_buffer(rid):
+    logged, ours, moment = ROWS[rid]["compute_buffer_mib"]
+    assert moment == "logits" and abs(ours - logged) / logged <= 0.005
+
+
+def test_llamacpp_compute_buffer_hand_derived():
+    # n_ubatch x (n_vocab + n_embd) x 4 B: Llama-3.2-3B 512 x (128,256 + 3,072) x 4 = 256.50 MiB
+    assert ROWS["llamacpp-ollama-llama32-3b-q4km-cpu"]["compute_buffer_mib"][1] * 2**20 == 512 * (128256 + 3072) * 4
+    assert ROWS["llamacpp-ollama-qwen25coder-7b-q4km-cuda"]["kv_mib"][1] * 2**20 == 4096 * 28 * 2 * 4 * 128 * 2

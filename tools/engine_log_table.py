@@ -71,7 +71,51 @@ def bpt_interval(logged: dict) -> tuple[float, float] | None:
     return (a - ROUND) / (n + 16), (a + ROUND) / n
 
 
+MiB = 2**20
+
+
+def run_cli_estimate(rec: dict) -> dict:
+    """llama.cpp records: the CLI with --quant (GGUF tensor bytes) and the engine profile, JSON out."""
+    import os
+    import subprocess
+
+    f = rec["flags"]
+    cfg = ROOT / "fixtures" / (rec["config"] if "/" in rec["config"] else "configs/" + rec["config"])
+    cmd = [sys.executable, "-m", "ckptscope", "estimate", str(cfg), "--engine", "llama.cpp", "--context",
+           str(f["n_ctx"]), "--prefill-chunk", str(f.get("n_ubatch", 512)), "--quant", f["quant"], "--json"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {out.returncode}: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+def compare_llamacpp(rec: dict) -> dict:
+    d = run_cli_estimate(rec)
+    lg = rec["logged"]
+    scheme = next(iter(d["quantization"]["schemes"].values()))
+    data = scheme["data_bytes"]
+    emb = scheme["by_component"].get("embedding", {}).get("bytes", 0)
+    row: dict = {"id": rec["id"], "engine": rec["engine"], "model": rec["model"], "tp": 1,
+                 "profile_matches_version": True, "llamacpp": True}
+    row["kv_mib"] = (lg["kv_mib"], d["kv_cache"]["bytes"] / MiB)
+    if "model_buffer_mib" in lg:
+        row["model_buffer_mib"] = (lg["model_buffer_mib"], data / MiB)
+    else:
+        row["model_buffer_mib"] = (lg["model_buffer_cpu_mib"] + lg["model_buffer_gpu_mib"], data / MiB)
+        row["model_buffer_split_mib"] = ((lg["model_buffer_cpu_mib"], lg["model_buffer_gpu_mib"]),
+                                         (emb / MiB, (data - emb) / MiB))
+    row["compute_buffer_mib"] = (lg["compute_buffer_mib"], d["inference"]["per_gpu"]["activations"] / MiB,
+                                 d["inference"]["peak_moment"])
+    types = {k.split("_", 1)[1]: v for k, v in lg.items() if k.startswith("tensors_")}
+    if types:
+        row["tensor_types"] = (types, {t: v["tensors"] for t, v in scheme["by_type"].items()})
+    return row
+
+
 def compare(rec: dict) -> dict:
+    if rec["engine"] == "llama.cpp":
+        return compare_llamacpp(rec)
     r = run_plan(rec)
     lg = rec["logged"]
     pg = r["inference"]["per_gpu"]
@@ -126,11 +170,30 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def table_llamacpp(rows: list[dict]) -> str:
+    out = ["| record | model | KV buffer logged / ckptscope | model buffers logged / ckptscope (GGUF tensor data) | "
+           "compute buffer logged / ckptscope | tensor types logged / ckptscope |", "|---|---|---|---|---|---|"]
+    for w in rows:
+        mb = f"{w['model_buffer_mib'][0]:.2f} / {w['model_buffer_mib'][1]:.2f} MiB ({pct(w['model_buffer_mib'])})"
+        if "model_buffer_split_mib" in w:
+            (lc, lgp), (oc, og) = w["model_buffer_split_mib"]
+            mb += f"; host (token embedding) {lc:.2f} / {oc:.2f}, GPU {lgp:.2f} / {og:.2f}"
+        cb = w["compute_buffer_mib"]
+        tt = "—"
+        if "tensor_types" in w:
+            lt, ot = w["tensor_types"]
+            tt = ", ".join(f"{k} {lt[k]} / {ot.get(k, 0)}" for k in sorted(lt))
+        out.append(f"| {w['id']} | {w['model']} | {w['kv_mib'][0]:.2f} / {w['kv_mib'][1]:.2f} MiB | {mb} | "
+                   f"{cb[0]:.2f} / {cb[1]:.2f} MiB ({pct(cb)}, {cb[2]}) | {tt} |")
+    return "\n".join(out)
+
+
 def section(rows: list[dict], recs: list[dict]) -> str:
     src = {}
     for r in recs:
         s = r["source"]
-        key = s.get("url") or f"{s['repo']} {s['path']} @{s['commit'][:12]}"
+        key = s.get("url") or (f"{s['repo']} {s['path']} @{s['commit'][:12]}" if s.get("repo") else
+                               f"search-index file {s['index_id']} ({s['title']}; repository path not returned)")
         src.setdefault(key, []).append(r["id"])
     lines = [BEGIN, "", "## Engine startup logs from third parties (not our measurement)", "",
              "Every logged figure below was printed by someone else's run and published by them; this project "
@@ -141,7 +204,11 @@ def section(rows: list[dict], recs: list[dict]) -> str:
              "the tolerances stated there.", "",
              "ckptscope runs with the record's engine, GPU total (79.19 GiB, the `total_memory` the vLLM log "
              "prints for an H100 80GB HBM3), memory fraction, tp, dtype and KV dtype; nothing else is set.", "",
-             table(rows), "",
+             table([w for w in rows if not w.get("llamacpp")]), "",
+             "llama.cpp records (`--engine llama.cpp --context n_ctx --prefill-chunk n_ubatch --quant <type>`; the "
+             "model buffers are compared with the predicted GGUF tensor data, the compute buffer with the largest "
+             "forward-pass moment):", "",
+             table_llamacpp([w for w in rows if w.get("llamacpp")]), "",
              "Sources:", ""]
     for k, ids in src.items():
         lines.append(f"- {k}: {', '.join(ids)}")

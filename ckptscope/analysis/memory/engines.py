@@ -53,6 +53,10 @@ FIELDS = {
                    "all-reduce buffers), per GPU",
     "sampler_warmup": "the engine runs its sampler once at start-up on `seqs` dummy sequences: seqs x vocab logits "
                       "of `bytes_per_logit` bytes each at the peak (one of the forward-pass moments)",
+    "activation_bytes": "bytes per activation value in the forward pass when it differs from the weight dtype (ggml "
+                        "computes in fp32); None = the weight dtype's",
+    "softcap_copies": "logit tensors alive at once under final_logit_softcapping (2: divide / tanh / multiply make "
+                      "copies; 1: done in place)",
     "gqa_max_head_dim": "largest head_dim the engine runs grouped-query attention at without repeating K/V to every "
                         "query head (above it, or when K and V head dims differ, K/V are expanded per layer)",
 }
@@ -77,6 +81,8 @@ PROFILES: dict[str, dict] = {
         "tp_overhead": GiB // 2,
         "sampler_warmup": None,
         "rotary_cos_sin_cache": False,
+        "activation_bytes": None,
+        "softcap_copies": 2,
         "moe_dispatch": "transformers",
         "allocator_block": 512,
         "attention_lse": 4,
@@ -166,6 +172,8 @@ PROFILES: dict[str, dict] = {
         "tp_overhead": int(1.85 * GiB),
         "sampler_warmup": {"seqs": 1024, "bytes_per_logit": 16},
         "rotary_cos_sin_cache": True,
+        "activation_bytes": None,
+        "softcap_copies": 2,
         "moe_dispatch": "fused",
         "allocator_block": 512,
         "attention_lse": 0,
@@ -239,6 +247,8 @@ PROFILES: dict[str, dict] = {
         "tp_overhead": GiB // 2,
         "sampler_warmup": None,
         "rotary_cos_sin_cache": True,
+        "activation_bytes": None,
+        "softcap_copies": 2,
         "moe_dispatch": "fused",
         "allocator_block": 512,
         "attention_lse": 0,
@@ -276,8 +286,10 @@ PROFILES: dict[str, dict] = {
         "loads_mtp": False,
         "loads_vision": False,
         "dtype": {"rule": "config", "fp32_to": "fp16"},
-        "logits": "last",
+        "logits": "all",
         "logit_bytes": 4,
+        "activation_bytes": 4,
+        "softcap_copies": 1,
         "prefill_chunk": 512,
         "kv_storage": "ring",
         "kv_block_tokens": 256,
@@ -302,8 +314,13 @@ PROFILES: dict[str, dict] = {
             "loads_vision: the vision tower is a separate mmproj GGUF (tools/mtmd)",
             "dtype: convert_hf_to_gguf.py writes f16 for fp32 sources by default (--outtype f16); a GGUF's own "
             "tensor types are used when its headers are read",
-            "logits: src/llama-context.cpp: only the positions flagged in the batch (the last one) get logits, "
-            "n_vocab fp32 each",
+            "logits / activation_bytes: src/llama-context.cpp sizes the compute buffer from a worst-case graph "
+            "(logged 'reserving a graph for ubatch with n_tokens = 512, n_seqs = 1, n_outputs = 512'): logits for "
+            "all n_ubatch positions, fp32, plus the fp32 hidden state, n_ubatch x (n_vocab + n_embd) x 4 bytes. "
+            "Logged 'compute buffer size': 256.50 MiB for Llama-3.2-3B = 512 x (128,256 + 3,072) x 4 B, 304.00 MiB "
+            "for Qwen2.5-Coder-7B = 512 x (152,064 + 3,584) x 4 B (fixtures/engine_logs); at run time only the "
+            "flagged positions (the last one) get logits",
+            "softcap_copies: ggml-alloc runs scale / tanh in place when the input has no other user",
             "prefill_chunk: common/common.h n_ubatch 512 (n_batch 2048): the compute buffer is sized for one "
             "ubatch",
             "kv_storage: src/llama-kv-cache.cpp allocates n_ctx cells up front (n_ctx padded to 256), K and V "

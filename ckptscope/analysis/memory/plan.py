@@ -251,14 +251,16 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
             return 0
         return o.batch * chunk_of(n) * n * abytes + o.batch * n * 2 * max(0, d.q - d.kv) * abytes // tp
 
+    run_ab = prof.get("activation_bytes") or abytes  # ggml computes in fp32 whatever the weights are
+
     def moments(n: int) -> dict:
         c = chunk_of(n)
-        layer = C.prefill_activation_bytes(d, c, o.batch, tp, act_bytes=abytes, moe_dispatch=moe_dispatch,
+        layer = C.prefill_activation_bytes(d, c, o.batch, tp, act_bytes=run_ab, moe_dispatch=moe_dispatch,
                                            logits=False, attn_extra=swa_attn(n)) + swa_mask(n)
         if eager:
             kinds = {L.kind for L in layout.layers if L.kind in ("full", "sliding")}
             layer += C.eager_scores_bytes(d, cfg, c, n, o.batch, tp, abytes, max(1, len(kinds)))
-        head = C.logits_bytes(d, cfg, c, o.batch, tp, abytes, prof)
+        head = C.logits_bytes(d, cfg, c, o.batch, tp, run_ab, prof)
         out = {"layer": layer, "logits": head}
         sw = prof.get("sampler_warmup")
         if sw and d.vocab:
