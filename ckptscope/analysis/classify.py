@@ -52,11 +52,13 @@ BUFFER_PAT = re.compile(r"(position_ids|\.attn\.bias|\.attn\.masked_bias|attenti
                         r"|rotary_emb\.inv_freq|\.inv_freq)$")
 VISION_PAT = re.compile(r"(^|\.)(vision_tower|vision_model|visual|vision_encoder|vision|image_encoder|vit"
                         r"|multi_modal_projector|mm_projector|vision_projection|image_newline"
-                        r"|high_res_vision_model|high_res_vision_neck|high_res_vision_proj|high_res_vision_alpha)(\.|$)")
+                        r"|high_res_vision_model|high_res_vision_neck|high_res_vision_proj|high_res_vision_alpha"
+                        r")(\.|$)")
 #: projectors / connectors (checked before the tower patterns): LLaVA-style ``multi_modal_projector``, Gemma 3n's
 #: ``embed_vision`` / ``embed_audio``, Idefics3's ``connector``, Qwen-VL's patch mergers
 PROJECTOR_PAT = re.compile(r"(^|\.)(multi_modal_projector|mm_projector|vision_projection|embed_vision|embed_audio"
-                           r"|connector|audio_projection|merger|deepstack_merger_list|merger_list|aligner|resampler_model)(\.|$)")
+                           r"|connector|audio_projection|merger|deepstack_merger_list|merger_list|aligner"
+                           r"|resampler_model)(\.|$)")
 AUDIO_PAT = re.compile(r"(^|\.)(audio_tower|audio_model|audio_encoder|speech_encoder|audio_projection"
                        r"|whisper_encoder)(\.|$)")
 #: Qwen2.5-Omni / Qwen3-Omni speech output: ``talker.*`` (codec decoder), ``token2wav.*`` / ``code2wav.*`` (vocoder)

@@ -15,7 +15,8 @@ from ..classify import BUFFER, EMBEDDING, EXPERTS, LM_HEAD, MTP, POSITION, QUANT
 EMBED_NAMES = re.compile(r"^(?:model\.language_model\.|language_model\.model\.|model\.text_model\.|thinker\.model\."
                          r"|model\.|transformer\.|bert\.|gpt_neox\.|roberta\.)?(?:embeddings\.)?"
                          r"(embed_tokens|wte|word_embeddings|tok_embeddings|embed_in|shared)\.weight$")
-HEAD_NAMES = re.compile(r"^(?:language_model\.|thinker\.)?(lm_head|embed_out|output|cls\.predictions\.decoder)\.weight$")
+HEAD_NAMES = re.compile(r"^(?:language_model\.|thinker\.)?"
+                        r"(lm_head|embed_out|output|cls\.predictions\.decoder)\.weight$")
 _EMBED_OR_HEAD = re.compile(EMBED_NAMES.pattern + "|" + HEAD_NAMES.pattern)
 
 

@@ -139,8 +139,7 @@ EXPERT_PROJ = {"gate_proj": "ffn_gate_exps", "w1": "ffn_gate_exps", "up_proj": "
 FORCED_F32 = ("ffn_gate_inp.weight", "ffn_gate_inp_shexp.weight", "position_embd.weight", "token_types.weight",
               "ssm_conv1d.weight", "attn_sinks.weight")
 
-_PREFIX = re.compile(r"^(?:thinker\.model\.|thinker\.|"  # omni models' thinker (text decoder + lm_head)
-                     r"model\.language_model\.|language_model\.model\.|language_model\.|model\.|transformer\.|"
+_PREFIX = re.compile(r"^(?:model\.language_model\.|language_model\.model\.|language_model\.|model\.|transformer\.|"
                      r"backbone\.)")
 _LAYER = re.compile(r"^(?:layers|h|blocks)\.(\d+)\.(.+)$")
 _EXPERT = re.compile(r"^(mlp|block_sparse_moe|feed_forward|mixer)\.experts\.(\d+)\.(\w+)\.(weight|bias)$")

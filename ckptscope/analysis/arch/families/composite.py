@@ -37,9 +37,9 @@ def text_family(key_or_spec):
 def text_part(family, path, defaults, prefix="model.", head="lm_head", tie_default=False, key=None, main=True,
               tie_at=(), comp=None):
     """The text decoder of ``family`` (a family key or a Spec) on the sub-config at ``path``; its ``model.*``
-    names go under ``prefix``, ``lm_head`` becomes ``head`` (None: left out). The head is tied when the top level says so (the
-    main decoder only; ``tie_at``: the config that holds that choice), else the sub-config, else ``tie_default``;
-    the main decoder's choice is the report's. ``comp`` puts every tensor in one component (a talker)."""
+    names go under ``prefix``, ``lm_head`` becomes ``head`` (None: left out). The head is tied when the top level
+    says so (the main decoder only; ``tie_at``: the config that holds that choice), else the sub-config, else
+    ``tie_default``; the main decoder's choice is the report's. ``comp`` puts every tensor in one component (a talker)."""
     def part(c, d, layout):
         fam = text_family(family)
         raw = filled(sub(c, *path), defaults)
@@ -73,7 +73,8 @@ class Composite:
         self.ARCHITECTURES = (arch,) if isinstance(arch, str) else tuple(arch)
         self.TIE_DEFAULT = tie
         self.parts = parts
-        self.SOURCE = source or f"transformers 5.23 meta-device build (fixtures/oracle/transformers__{self.MODEL_TYPES[0]})"
+        self.SOURCE = source or ("transformers 5.23 meta-device build "
+                                 f"(fixtures/oracle/transformers__{self.MODEL_TYPES[0]})")
         self.hub_layout = hub_layout or {}
 
     def default_layout(self, c):

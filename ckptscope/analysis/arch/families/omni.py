@@ -3,7 +3,8 @@ that writes speech codec tokens) and a vocoder. Qwen2.5-Omni (``qwen2_5_omni``):
 ``thinker.model`` + ``thinker.lm_head``, ``thinker.visual`` Qwen2.5-VL-style tower with split q/k/v,
 ``thinker.audio_tower`` Whisper-style encoder with ``ln_post``/``proj``/``audio_bos_eos_token``), ``talker.*`` (a
 Qwen2 decoder whose embedding is ``embedding_size`` wide, ``thinker_to_talker_proj``, ``codec_head``) and
-``token2wav.*`` (DiT + BigVGAN, F32).
+``token2wav.*`` (DiT + BigVGAN, F32). Qwen3-Omni (``qwen3_omni_moe``): a Qwen3-VL-style tower with ``merger_list``,
+a conv2d-subsampled audio encoder, a Qwen3-MoE thinker; a MoE talker with a dense code predictor; ``code2wav``.
 
 Components: the text decoder as usual, ``vision_tower`` / ``projector`` / ``audio_tower`` for the thinker's towers,
 ``speech_generator`` for talker and vocoder. Checked against transformers 5.23's meta-device build
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from ...classify import AUDIO, SPEECH
 from .. import audio_towers, speech, towers_more
+from ..decoder import Spec
 from ..engine import PredictionError, linear, norm
 from .composite import Composite, filled, pos, sub, text_part
 
@@ -84,10 +86,9 @@ FAMILY_LIST = [
 
 # ---- Qwen3-Omni (MoE) ----------------------------------------------------------------------------------------
 
-from ..decoder import Spec  # noqa: E402
 
 #: Qwen3OmniMoeTextConfig() / Qwen3OmniMoeAudioEncoderConfig() / talker configs (transformers 5.23) for the fields
-#: read; real configs state them all (fixtures/configs/report-qwen3-omni-30b-a3b-instruct)
+#: read; real configs state them all (fixtures/configs/github-report__qwen3-omni-30b-a3b-instruct)
 Q3O_TEXT = {"vocab_size": 3584, "hidden_size": 2048, "intermediate_size": 18944, "num_hidden_layers": 28,
             "num_attention_heads": 28, "num_key_value_heads": 4, "moe_intermediate_size": 768, "num_experts": 128,
             "num_experts_per_tok": 8, "decoder_sparse_step": 1}
@@ -101,8 +102,8 @@ Q3O_CODE_PREDICTOR = {"vocab_size": 2048, "hidden_size": 1024, "intermediate_siz
 
 #: the talker's decoder: Qwen3 attention (q/k norms), MoE with a Qwen2-MoE shared expert + gate, codec embedding
 TALKER_MOE = Spec(("qwen3_omni_moe_talker_text",), (), "transformers 5.23 meta-device build "
-                  "(fixtures/oracle/report-qwen3-omni-30b-a3b-instruct)", embed="codec_embedding", qk_norm="head",
-                  moe="experts", moe_inter="moe_intermediate_size", shared="shared_expert",
+                  "(fixtures/oracle/github-report__qwen3-omni-30b-a3b-instruct)", embed="codec_embedding",
+                  qk_norm="head", moe="experts", moe_inter="moe_intermediate_size", shared="shared_expert",
                   shared_inter="shared_expert_intermediate_size")
 CODE_PREDICTOR = Spec(("qwen3_omni_moe_talker_code_predictor",), (), TALKER_MOE.source, qk_norm="head")
 
@@ -192,5 +193,5 @@ FAMILY_LIST.append(
     Composite("qwen3_omni_moe", "Qwen3OmniMoeForConditionalGeneration",
               [_q3_vision, _q3_audio, _q3_thinker_text, _q3_talker, _q3_code2wav],
               source="transformers 5.23 meta-device build of the real Qwen3-Omni-30B-A3B-Instruct config "
-                     "(fixtures/oracle/report-qwen3-omni-30b-a3b-instruct), equal to the real checkpoint's "
+                     "(fixtures/oracle/github-report__qwen3-omni-30b-a3b-instruct), equal to the real checkpoint's "
                      "28,010 tensors / 35,259,818,545 parameters"))

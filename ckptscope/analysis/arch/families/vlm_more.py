@@ -1,5 +1,6 @@
 """More vision-language families: GLM-4.1V / GLM-4.6V-Flash (``glm4v``), GLM-4.5V / GLM-4.6V (``glm4v_moe``),
-transformers' ``glm46v``, DeepSeek-VL and DeepSeek-VL-Hybrid.
+transformers' ``glm46v``, DeepSeek-VL and DeepSeek-VL-Hybrid (SigLIP + a SAM high-resolution branch), ERNIE 4.5 VL
+(``ernie4_5_vl_moe``, Baidu's checkpoint layout: text and vision experts, a resampler projector).
 
 Each is a :class:`~.composite.Composite`: the text decoder (a table spec) on ``text_config`` filled with the config
 class defaults, plus a vision tower and a projector. Checked against transformers 5.23's meta-device build
@@ -10,9 +11,14 @@ these families (GLM-4.1V and GLM-4.5V were published with transformers 4.53+/4.5
 
 from __future__ import annotations
 
-from .. import towers_more
+from ....readers.config import from_dict
+from ...classify import ATTENTION, EMBEDDING, EXPERTS, LM_HEAD, MLP, NORM, PROJECTOR, ROUTER, SHARED, VISION
+from .. import towers, towers_more
 from ..decoder import Spec
-from .composite import Composite, sub, text_part
+from ..engine import Dims, PredictionError, glu_mlp, gqa_attention, linear, norm
+from ..vision_towers import Cfg
+from .composite import Composite, filled, pos, sub, text_part
+from .vlm import LLAMA_7B, SIGLIP_CLASS
 
 TF = "transformers 5.23 meta-device build (fixtures/oracle/transformers__{})"
 GLM_NORMS = ("input_layernorm", "post_attention_layernorm", "post_self_attn_layernorm", "post_mlp_layernorm")
@@ -59,12 +65,6 @@ FAMILY_LIST = [
 
 # ---- DeepSeek-VL (transformers' deepseek_vl / deepseek_vl_hybrid) --------------------------------------------
 
-from ...classify import PROJECTOR, VISION  # noqa: E402
-from .. import towers  # noqa: E402
-from ..engine import linear  # noqa: E402
-from ..vision_towers import Cfg  # noqa: E402
-from .composite import pos  # noqa: E402
-from .vlm import LLAMA_7B, SIGLIP_CLASS  # noqa: E402
 
 
 def _ds_vision_prefix(layout) -> str:
@@ -126,10 +126,6 @@ FAMILY_LIST += [
 
 # ---- ERNIE 4.5 VL (ernie4_5_vl_moe) ---------------------------------------------------------------------------
 
-from ...classify import ATTENTION, EMBEDDING, EXPERTS, LM_HEAD, MLP, NORM, ROUTER, SHARED  # noqa: E402
-from ..engine import Dims, PredictionError, glu_mlp, gqa_attention, norm  # noqa: E402
-from ....readers.config import from_dict  # noqa: E402
-from .composite import filled  # noqa: E402
 
 #: Ernie4_5_VLMoeTextConfig() (transformers 5.23)
 ERNIE_VL_TEXT = {"vocab_size": 103424, "hidden_size": 2560, "intermediate_size": 12288, "num_hidden_layers": 28,
