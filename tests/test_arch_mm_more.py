@@ -212,3 +212,25 @@ def test_config_only_cli_end_to_end(run_cli, name):
     for k in TOWERS:
         assert k not in block, (k, block)
     assert family_name(_cfg(name)) is not None
+
+
+def test_lfm2_vl_tower_prefix_follows_writer_and_names():
+    """LFM2-VL: transformers 5 saves the SigLIP 2 tower as model.vision_tower.*, 4.x (LiquidAI's Hub repos) as
+    model.vision_tower.vision_model.*; a config written by 4.x predicts the latter, headers decide when present.
+    LiquidAI's configs spell the model_type "lfm2-vl"."""
+    from ckptscope.analysis.arch import infer_layout
+
+    raw = json.loads((CONFIGS / "transformers__lfm2_vl" / "config.json").read_text())
+    t5 = [n for n, _, _ in json.loads((FIXTURES / "oracle" / "transformers__lfm2_vl.json").read_text())["tensors"]]
+    assert sorted(t.name for t in predict_inventory(from_dict(raw))) == sorted(t5)  # written by 5.23
+    old = dict(raw, transformers_version="4.57.0")
+    hub = sorted(n.replace("model.vision_tower.", "model.vision_tower.vision_model.", 1) for n in t5)
+    assert sorted(t.name for t in predict_inventory(from_dict(old))) == hub
+    assert infer_layout(from_dict(old), t5) == {"vision_model": False}
+    assert infer_layout(from_dict(raw), hub) == {"vision_model": True}
+    from ckptscope.analysis.arch.families import module_for
+
+    assert module_for(resolve([], "lfm2-vl")) is module_for("lfm2_vl")
+    comp = _by_comp(predict_inventory(from_dict(raw)))
+    # projector: LayerNorm over 768 x 2 x 2, linear_1 to 2560, linear_2 to the text width 2560 (biases)
+    assert comp[PROJECTOR] == 2 * 3072 + (2560 * 3072 + 2560) + (2560 * 2560 + 2560)

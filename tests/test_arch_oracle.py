@@ -49,6 +49,7 @@ TRANSFORMERS5 = {
     "llava": {"vision_model": False}, "llava_next": {"vision_model": False},
     "llava_onevision": {"vision_model": False}, "paligemma": {"vision_model": False},
     "aya_vision": {"vision_model": False},
+    "lfm2_vl": {"vision_model": False},
     "gemma3n": {"kv_shared_weights": False}, "gemma3n_text": {"kv_shared_weights": False},  # the Hub's (transformers 4.53) files keep K/V of the KV-shared layers
 }
 

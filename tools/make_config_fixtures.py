@@ -43,7 +43,7 @@ FAMILIES = {
     "glm4v": "Glm4vForConditionalGeneration", "glm4v_moe": "Glm4vMoeForConditionalGeneration",
     "glm46v": "Glm46VForConditionalGeneration", "qwen2_5_omni": "Qwen2_5OmniForConditionalGeneration",
     "deepseek_vl": "DeepseekVLForConditionalGeneration", "deepseek_vl_hybrid": "DeepseekVLHybridForConditionalGeneration",
-    "ernie4_5_vl_moe": "Ernie4_5_VLMoeForConditionalGeneration",
+    "ernie4_5_vl_moe": "Ernie4_5_VLMoeForConditionalGeneration", "lfm2_vl": "Lfm2VlForConditionalGeneration",
 }
 #: defaults transformers' own model class cannot build (None where the model needs a number): set explicitly
 OVERRIDES = {

@@ -191,3 +191,31 @@ def ernie_vl_resampler(p: str, raw: dict | None, text_hidden: int):
         yield from norm(f"{p}{name}.3", S, P, True)
     yield from linear(p + "mlp", text_hidden, S, P, True)
     yield from norm(p + "after_norm", text_hidden, P)
+
+
+#: Siglip2VisionConfig() (transformers 5.23): the NaFlex SigLIP 2 tower of LFM2-VL
+SIGLIP2_VISION = {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_channels": 3,
+                  "patch_size": 16, "num_patches": 256, "vision_use_head": True}
+
+
+def siglip2(p: str, raw: dict | None):
+    """SigLIP 2 (NaFlex): a Linear patch embedding over channels x patch x patch (with bias), ``num_patches``
+    learned positions, SigLIP's encoder layers and post layernorm, the attention-pooling head when
+    ``vision_use_head``."""
+    from .vision_towers import encoder_layer
+
+    c = Cfg(raw, SIGLIP2_VISION)
+    H, I, ch, ps = c["hidden_size"], c["intermediate_size"], c["num_channels"], c["patch_size"]
+    yield from linear(p + "embeddings.patch_embedding", H, ch * ps * ps, V, True)
+    yield p + "embeddings.position_embedding.weight", (c["num_patches"], H), V, None
+    for i in range(c["num_hidden_layers"]):
+        yield from encoder_layer(f"{p}encoder.layers.{i}.", H, I)
+    yield from norm(p + "post_layernorm", H, V, True)
+    if c.get("vision_use_head", True):
+        yield p + "head.probe", (1, 1, H), V, None
+        yield p + "head.attention.in_proj_weight", (3 * H, H), V, None
+        yield p + "head.attention.in_proj_bias", (3 * H,), V, None
+        yield from linear(p + "head.attention.out_proj", H, H, V, True)
+        yield from norm(p + "head.layernorm", H, V, True)
+        yield from linear(p + "head.mlp.fc1", I, H, V, True)
+        yield from linear(p + "head.mlp.fc2", H, I, V, True)

@@ -1,6 +1,7 @@
 """More vision-language families: GLM-4.1V / GLM-4.6V-Flash (``glm4v``), GLM-4.5V / GLM-4.6V (``glm4v_moe``),
 transformers' ``glm46v``, DeepSeek-VL and DeepSeek-VL-Hybrid (SigLIP + a SAM high-resolution branch), ERNIE 4.5 VL
-(``ernie4_5_vl_moe``, Baidu's checkpoint layout: text and vision experts, a resampler projector).
+(``ernie4_5_vl_moe``, Baidu's checkpoint layout: text and vision experts, a resampler projector), LFM2-VL (SigLIP 2
+NaFlex tower + LFM2 decoder; the Hub's 4.x-written repos name the tower ``model.vision_tower.vision_model.*``).
 
 Each is a :class:`~.composite.Composite`: the text decoder (a table spec) on ``text_config`` filled with the config
 class defaults, plus a vision tower and a projector. Checked against transformers 5.23's meta-device build
@@ -15,7 +16,7 @@ from ....readers.config import from_dict
 from ...classify import ATTENTION, EMBEDDING, EXPERTS, LM_HEAD, MLP, NORM, PROJECTOR, ROUTER, SHARED, VISION
 from .. import towers, towers_more
 from ..decoder import Spec
-from ..engine import Dims, PredictionError, glu_mlp, gqa_attention, linear, norm
+from ..engine import Dims, PredictionError, glu_mlp, gqa_attention, linear, norm, saved_by
 from ..vision_towers import Cfg
 from .composite import Composite, filled, pos, sub, text_part
 from .vlm import LLAMA_7B, SIGLIP_CLASS
@@ -216,3 +217,55 @@ FAMILY_LIST.append(Composite("ernie4_5_vl_moe", "Ernie4_5_VLMoeForConditionalGen
                              [_ernie_vl_text, _ernie_vl_resampler, _ernie_vl_vision], tie=True,
                              source="transformers 5.23 meta-device build + its save-time revert to Baidu's layout "
                                     "(fixtures/oracle/transformers__ernie4_5_vl_moe)"))
+
+
+# ---- LFM2-VL (lfm2_vl) ------------------------------------------------------------------------------------------
+
+
+def _lfm2_defaults():
+    from . import FAMILIES
+
+    return FAMILIES["lfm2"].DEFAULTS
+
+
+def _lfm2_vl_vision(c, d, layout):
+    """transformers 5 saves the SigLIP 2 tower as ``model.vision_tower.*``; 4.x (the Hub's LFM2-VL repos) as
+    ``model.vision_tower.vision_model.*``."""
+    p = "model.vision_tower.vision_model." if layout.get("vision_model") else "model.vision_tower."
+    yield from towers_more.siglip2(p, c.vision_config)
+
+
+def _lfm2_vl_projector(c, d, layout):
+    """Pixel-unshuffle by ``downsample_factor``, an optional LayerNorm, linear_1 to ``projector_hidden_size`` and
+    linear_2 to the text width (biases per ``projector_bias``)."""
+    v = Cfg(c.vision_config, towers_more.SIGLIP2_VISION)
+    f = pos(c.full.get("downsample_factor", 2), "downsample_factor")
+    n = v["hidden_size"] * f * f
+    mid = pos(c.full.get("projector_hidden_size", 2560), "projector_hidden_size")
+    th = pos(filled(sub(c, "text_config"), _lfm2_defaults()).get("hidden_size"), "text_config.hidden_size")
+    bias = c.full.get("projector_bias", True) is not False
+    if c.full.get("projector_use_layernorm", True) is not False:
+        yield from norm("model.multi_modal_projector.layer_norm", n, PROJECTOR, True)
+    yield from linear("model.multi_modal_projector.linear_1", mid, n, PROJECTOR, bias)
+    yield from linear("model.multi_modal_projector.linear_2", th, mid, PROJECTOR, bias)
+
+
+def _lfm2_vl_text(c, d, layout):
+    yield from text_part("lfm2", ("text_config",), _lfm2_defaults(), "model.language_model.", tie_default=True)(
+        c, d, layout)
+
+
+class _Lfm2Vl(Composite):
+    def default_layout(self, c):
+        v = saved_by(c)
+        return {"vision_model": v is not None and v < (5, 0)}
+
+    def layout_from_names(self, c, names) -> dict:
+        tower = [n for n in names if n.startswith("model.vision_tower.")]
+        if not tower:
+            return {}
+        return {"vision_model": any(n.startswith("model.vision_tower.vision_model.") for n in tower)}
+
+
+FAMILY_LIST.append(_Lfm2Vl(("lfm2_vl", "lfm2-vl"), "Lfm2VlForConditionalGeneration",  # LiquidAI's configs: "lfm2-vl"
+                           [_lfm2_vl_vision, _lfm2_vl_projector, _lfm2_vl_text], tie=True))
