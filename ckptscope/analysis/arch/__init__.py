@@ -179,4 +179,11 @@ def layer_kinds(config: ModelConfig | None) -> dict | None:
                     "mamba", "mamba2", "gated_deltanet", "lightning", "short_conv") else state_shapes(d, base)
             except PredictionError:
                 pass
-    return {"family": key, "layers": kinds, "counts": counts, "state": state}
+    out = {"family": key, "layers": kinds, "counts": counts, "state": state}
+    kvs = getattr(fam, "kv_shapes", None)  # per-layer (KV heads, K dim, V dim) where they vary (text_more.py)
+    if callable(kvs) and L:
+        try:
+            out["kv_shapes"] = list(kvs(d))
+        except PredictionError:
+            pass
+    return out

@@ -187,13 +187,15 @@ class _Family(SpecFamily):
     """A family described by a tensor generator ``fn(spec, d, layout)`` instead of the generic decoder; optional
     ``kinds(d)`` (per-layer mixer kind for the memory planner) and ``state(d, kind)`` (its per-sequence state)."""
 
-    def __init__(self, spec, fn, layout=None, kinds=None, state=None, names=None):
+    def __init__(self, spec, fn, layout=None, kinds=None, state=None, names=None, kv=None):
         super().__init__(spec)
         self._fn, self._layout, self._names = fn, dict(layout or {}), names
         if kinds is not None:
             self.layer_kinds = kinds
         if state is not None:
             self.state_shapes = state
+        if kv is not None:
+            self.kv_shapes = kv
 
     def tensors(self, d, layout):
         return self._fn(self.spec, d, layout)
@@ -543,6 +545,12 @@ def _mimo_v2(s, d, layout):
     yield from _head(d)
 
 
+def _mimo_kv(d):
+    """Per layer (KV heads, K head dim, V head dim): sliding layers keep twice the KV heads; V is v_head_dim."""
+    vd = _pos(_n(d, "v_head_dim", default=d.hd), "v_head_dim")
+    return [(d.kv * 2 if t == "sliding_attention" else d.kv, d.hd, vd) for t in mimo_layer_types(d)]
+
+
 def _moe_spec_tensors(s, d, layout):
     """dots1 / solar_open: the generic decoder, with the dense prefix from first_k_dense_replace /
     mlp_layer_types (none when absent)."""
@@ -608,7 +616,7 @@ FAMILY_LIST = [
         'num_key_value_heads': 64, 'ffn_hidden_size': 12288, 'q_lora_rank': 1536, 'kv_lora_rank': 512,
         'qk_nope_head_dim': 128, 'qk_rope_head_dim': 64, 'v_head_dim': 128, 'moe_topk': 12,
         'n_routed_experts': 512, 'zero_expert_num': 256, 'expert_ffn_hidden_size': 2048, **MLA_DEF}),
-        _longcat),
+        _longcat, kinds=lambda d: ["attention*2"] * d.L),
     _Family(Spec(("afmoe",), ("AfmoeForCausalLM",), TF.format("afmoe"), qk_norm="head", defaults={
         'vocab_size': 200192, 'hidden_size': 2048, 'intermediate_size': 6144, 'moe_intermediate_size': 1408,
         'num_hidden_layers': 32, 'num_dense_layers': 1, 'num_attention_heads': 16, 'num_key_value_heads': 16,
@@ -618,7 +626,7 @@ FAMILY_LIST = [
         'vocab_size': 152576, 'hidden_size': 4096, 'intermediate_size': 16384, 'num_hidden_layers': 48,
         'num_attention_heads': 64, 'num_key_value_heads': 4, 'moe_intermediate_size': 2048,
         'num_experts_per_tok': 8, 'n_routed_experts': 256, 'head_dim': 192, 'v_head_dim': 128, **MLA_DEF}),
-        _mimo_v2),
+        _mimo_v2, kv=_mimo_kv),
     _Family(Spec(("dots1",), ("Dots1ForCausalLM",), TF.format("dots1"), qkv_bias="attention_bias",
                  o_bias="attention_bias", qk_norm="head", moe="experts", router_bias="gate",
                  router_bias_dtype=None, shared="shared_experts", defaults={
