@@ -65,8 +65,10 @@ def _types(d, key: str, n: int) -> list[str] | None:
 def _moe_layers(d, first_dense: int = 0) -> list[bool]:
     """MoE layers from ``mlp_layer_types`` / ``first_k_dense_replace`` (schedule.moe_flags); a config with
     neither gets ``first_dense`` dense layers (the family's transformers default)."""
-    if d.get("mlp_layer_types") is None and d.get("first_k_dense_replace") is None and \
-            d.get("moe_layer_freq") is None:
+    freq = d.get("moe_layer_freq")
+    if isinstance(freq, list) and freq and d.get("mlp_layer_types") is None:  # MiMo-V2 Hub: 0 dense, 1 MoE
+        return [d.E > 0 and bool(freq[i] if i < len(freq) else freq[-1]) for i in range(d.L)]
+    if d.get("mlp_layer_types") is None and d.get("first_k_dense_replace") is None and freq is None:
         return [d.E > 0 and i >= first_dense for i in range(d.L)]
     return moe_flags(d)
 
@@ -469,6 +471,21 @@ def _longcat(s, d, layout):
             yield from norm(f"{p}.post_attention_layernorm.{k}", d.H, NORM)
     yield from norm("model.norm", d.H, NORM)
     yield from _head(d)
+    if layout.get("mtp", True):  # one MTP layer (vLLM longcat_flash_mtp.py: its checkpoint-name table)
+        m = "model.mtp.layers.0"
+        yield "model.mtp.embed_tokens.weight", (d.V, d.H), MTP, None
+        yield from _as_mtp(linear(m + ".eh_proj", d.H, 2 * d.H, MTP))
+        yield from _as_mtp(norm(m + ".enorm.m", d.H, NORM))
+        yield from _as_mtp(norm(m + ".hnorm.m", d.H, NORM))
+        yield from _as_mtp(norm(m + ".input_layernorm", d.H, NORM))
+        yield from _as_mtp(norm(m + ".post_attention_layernorm", d.H, NORM))
+        yield from _as_mtp(mla(m + ".self_attn", d))
+        yield from _as_mtp(glu_mlp(m + ".transformer_layer.mlp", d.H, I, MLP))
+        yield from norm("model.mtp.norm", d.H, MTP)
+
+
+def _mtp_dot_from_names(c, names) -> dict:
+    return {"mtp": any(n.startswith("model.mtp.") for n in names)}
 
 
 # ---- AFMoE (Arcee Trinity), MiMo-V2-Flash --------------------------------------------------------------------
@@ -512,23 +529,42 @@ def mimo_layer_types(d) -> list[str]:
     return ["full_attention" if (i == 0 or not (i + 1) % 6) else "sliding_attention" for i in range(d.L)]
 
 
+def mimo_attn_dims(d, swa: bool) -> tuple[int, int, int, int]:
+    """(heads, KV heads, q/k head dim, v head dim) of a full or sliding layer: the Hub config's swa_* keys, else
+    transformers' reading (the same heads and dims, twice the KV heads on sliding layers)."""
+    vd = _pos(_n(d, "v_head_dim", default=d.hd), "v_head_dim")
+    if not swa:
+        return d.nh, d.kv, d.hd, vd
+    return (_pos(_n(d, "swa_num_attention_heads", default=d.nh), "swa_num_attention_heads"),
+            _pos(_n(d, "swa_num_key_value_heads", default=2 * d.kv), "swa_num_key_value_heads"),
+            _pos(_n(d, "swa_head_dim", default=d.hd), "swa_head_dim"),
+            _pos(_n(d, "swa_v_head_dim", default=vd), "swa_v_head_dim"))
+
+
+def _mimo_attn(a, d, swa: bool, sink: bool):
+    nh, kv, hd, vd = mimo_attn_dims(d, swa)
+    b = bool(d.get("attention_bias"))
+    yield from linear(a + ".q_proj", nh * hd, d.H, A, b)
+    yield from linear(a + ".k_proj", kv * hd, d.H, A, b)
+    yield from linear(a + ".v_proj", kv * vd, d.H, A, b)
+    yield from linear(a + ".o_proj", d.H, nh * vd, A)
+    if sink:
+        yield a + ".attention_sink_bias", (nh,), A, None
+
+
 def _mimo_v2(s, d, layout):
+    """MiMo-V2-Flash. Hub checkpoints also carry ``num_nextn_predict_layers`` MTP layers ``model.mtp.layers.i``
+    (vLLM mimo_v2_mtp.py): enorm, hnorm, eh_proj (H x 2H), input_layernorm, a sliding-window attention,
+    pre_mlp_layernorm, a dense MLP of intermediate_size, final_layernorm; transformers ignores them."""
     d.need("H", "L", "nh", "kv", "hd", "V")
     H = d.H
-    vd = _pos(_n(d, "v_head_dim", default=d.hd), "v_head_dim")
-    b = bool(d.get("attention_bias"))
+    sw_sink = _n(d, "add_swa_attention_sink_bias", default=True)
+    full_sink = bool(d.get("add_full_attention_sink_bias"))
     yield "model.embed_tokens.weight", (d.V, H), EMBEDDING, None
     for i, (t, moe) in enumerate(zip(mimo_layer_types(d), _moe_layers(d, 1))):
         p = f"model.layers.{i}"
-        a = p + ".self_attn"
         swa = t == "sliding_attention"
-        kv = d.kv * 2 if swa else d.kv
-        yield from linear(a + ".q_proj", d.nh * d.hd, H, A, b)
-        yield from linear(a + ".k_proj", kv * d.hd, H, A, b)
-        yield from linear(a + ".v_proj", kv * vd, H, A, b)
-        yield from linear(a + ".o_proj", H, d.nh * vd, A)
-        if swa:
-            yield a + ".attention_sink_bias", (d.nh,), A, None
+        yield from _mimo_attn(p + ".self_attn", d, swa, bool(sw_sink) if swa else full_sink)
         if moe:
             d.need("E", "MI")
             m = p + ".mlp"
@@ -543,12 +579,26 @@ def _mimo_v2(s, d, layout):
         yield from norm(p + ".post_attention_layernorm", H, NORM)
     yield from norm("model.norm", H, NORM)
     yield from _head(d)
+    for k in range(_mtp_n(d) if layout.get("mtp", True) else 0):
+        m = f"model.mtp.layers.{k}"
+        yield from _as_mtp(norm(m + ".enorm", H, NORM))
+        yield from _as_mtp(norm(m + ".hnorm", H, NORM))
+        yield from _as_mtp(linear(m + ".eh_proj", H, 2 * H, MTP))
+        yield from _as_mtp(norm(m + ".input_layernorm", H, NORM))
+        yield from _as_mtp(_mimo_attn(m + ".self_attn", d, True, bool(sw_sink)))
+        yield from _as_mtp(norm(m + ".pre_mlp_layernorm", H, NORM))
+        d.need("I")
+        yield from _as_mtp(glu_mlp(m + ".mlp", H, d.I, MLP))
+        yield from _as_mtp(norm(m + ".final_layernorm", H, NORM))
 
 
 def _mimo_kv(d):
     """Per layer (KV heads, K head dim, V head dim): sliding layers keep twice the KV heads; V is v_head_dim."""
-    vd = _pos(_n(d, "v_head_dim", default=d.hd), "v_head_dim")
-    return [(d.kv * 2 if t == "sliding_attention" else d.kv, d.hd, vd) for t in mimo_layer_types(d)]
+    out = []
+    for t in mimo_layer_types(d):
+        _, kv, hd, vd = mimo_attn_dims(d, t == "sliding_attention")
+        out.append((kv, hd, vd))
+    return out
 
 
 def _moe_spec_tensors(s, d, layout):
@@ -616,7 +666,7 @@ FAMILY_LIST = [
         'num_key_value_heads': 64, 'ffn_hidden_size': 12288, 'q_lora_rank': 1536, 'kv_lora_rank': 512,
         'qk_nope_head_dim': 128, 'qk_rope_head_dim': 64, 'v_head_dim': 128, 'moe_topk': 12,
         'n_routed_experts': 512, 'zero_expert_num': 256, 'expert_ffn_hidden_size': 2048, **MLA_DEF}),
-        _longcat, kinds=lambda d: ["attention*2"] * d.L),
+        _longcat, layout={"mtp": True}, kinds=lambda d: ["attention*2"] * d.L, names=_mtp_dot_from_names),
     _Family(Spec(("afmoe",), ("AfmoeForCausalLM",), TF.format("afmoe"), qk_norm="head", defaults={
         'vocab_size': 200192, 'hidden_size': 2048, 'intermediate_size': 6144, 'moe_intermediate_size': 1408,
         'num_hidden_layers': 32, 'num_dense_layers': 1, 'num_attention_heads': 16, 'num_key_value_heads': 16,
@@ -626,7 +676,7 @@ FAMILY_LIST = [
         'vocab_size': 152576, 'hidden_size': 4096, 'intermediate_size': 16384, 'num_hidden_layers': 48,
         'num_attention_heads': 64, 'num_key_value_heads': 4, 'moe_intermediate_size': 2048,
         'num_experts_per_tok': 8, 'n_routed_experts': 256, 'head_dim': 192, 'v_head_dim': 128, **MLA_DEF}),
-        _mimo_v2, kv=_mimo_kv),
+        _mimo_v2, layout={"mtp": True}, kv=_mimo_kv, names=_mtp_dot_from_names),
     _Family(Spec(("dots1",), ("Dots1ForCausalLM",), TF.format("dots1"), qkv_bias="attention_bias",
                  o_bias="attention_bias", qk_norm="head", moe="experts", router_bias="gate",
                  router_bias_dtype=None, shared="shared_experts", defaults={
