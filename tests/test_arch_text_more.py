@@ -25,7 +25,9 @@ NEW = ["transformers__deepseek_v32", "transformers__glm_moe_dsa", "transformers_
        "transformers__kimi_linear", "transformers__kimi_linear__attn_config", "transformers__olmo_hybrid",
        "transformers__bamba", "transformers__falcon_mamba", "transformers__longcat_flash", "transformers__afmoe",
        "transformers__mimo_v2_flash", "transformers__dots1", "transformers__solar_open", "zai-org__GLM-4.7-Flash",
-       "tiiuae__falcon-mamba-7b"]
+       "tiiuae__falcon-mamba-7b", "transformers__ministral3", "transformers__vaultgemma", "transformers__youtu",
+       "transformers__granitemoe_swa", "transformers__hy_v3", "transformers__laguna",
+       "transformers__laguna__channel_gate", "ibm-granite__granite-swash-2b"]
 
 
 def _cfg(stem: str, **edit) -> object:
@@ -239,3 +241,16 @@ def test_mimo_v2_flash_hub_style_config():
         "model.mtp.layers.2.mlp.gate_proj.weight": (16384, H), "model.mtp.layers.2.mlp.up_proj.weight": (16384, H),
         "model.mtp.layers.2.mlp.down_proj.weight": (H, 16384), "model.mtp.layers.2.final_layernorm.weight": (H,)}
     assert not any(t.name.startswith("model.mtp.layers.3.") for t in inv)
+
+
+def test_granite_swash_2b_by_hand():
+    """ibm-granite/granite-swash-2b (real config): Llama layout, tied head, one attention-sink logit per head in
+    every layer; 6 full-attention layers (0, 4, ..., 20), the rest slide over 128 tokens."""
+    V, H, L, nh, kv, hd, I = 100352, 2560, 24, 20, 4, 128, 8192
+    layer = 2 * H * nh * hd + 2 * H * kv * hd + nh + 3 * H * I + 2 * H
+    c = _cfg("ibm-granite__granite-swash-2b")
+    inv = predict_inventory(c)
+    assert sum(t.numel for t in inv) == V * H + L * layer + H
+    assert "lm_head.weight" not in {t.name for t in inv}
+    k = kv_layout(c)
+    assert k.counts == {"full": 6, "sliding": 18} and k.sliding_window == 128

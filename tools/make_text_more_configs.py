@@ -58,6 +58,20 @@ VARIANTS = {
                             "no experts and cannot be built), 4 layers"),
     "transformers__solar_open": ("solar_open", "SolarOpenForCausalLM", {"num_hidden_layers": 3},
                                  "Solar-Open-100B widths, 3 layers"),
+    "transformers__ministral3": ("ministral3", "Ministral3ForCausalLM", {"num_hidden_layers": 4},
+                                 "class defaults, 4 layers"),
+    "transformers__vaultgemma": ("vaultgemma", "VaultGemmaForCausalLM", {"num_hidden_layers": 4},
+                                 "VaultGemma-1B widths, 4 layers"),
+    "transformers__youtu": ("youtu", "YoutuForCausalLM", {"num_hidden_layers": 4}, "class defaults, 4 layers"),
+    "transformers__granitemoe_swa": ("granitemoe_swa", "GraniteMoeSWAForCausalLM", {"num_hidden_layers": 4},
+                                     "class defaults, 4 layers"),
+    "transformers__hy_v3": ("hy_v3", "HYV3ForCausalLM", {"num_hidden_layers": 3}, "class defaults, 3 layers"),
+    "transformers__laguna": ("laguna", "LagunaForCausalLM",
+                             {"num_hidden_layers": 3, "num_attention_heads_per_layer": [48, 32, 64]},
+                             "class defaults, 3 layers with per-layer query heads 48, 32, 64"),
+    "transformers__laguna__channel_gate": ("laguna", "LagunaForCausalLM", {"num_hidden_layers": 2,
+                                                                          "gating": "per-channel"},
+                                           "gating per channel (g_proj heads x head_dim), 2 layers"),
 }
 
 #: stem -> (config dict, SOURCE.md text)
@@ -79,6 +93,23 @@ REAL = {
         "`make_glm_4_7_flash_bf16_config()`, whose helper `write_exact_glm_4_7_flash_config` writes it as the "
         "model's exact config.json and pins its sha256 against the Hub revision). Every key and value is copied "
         "unchanged; written here with json.dumps(indent=2).\n"),
+    "ibm-granite__granite-swash-2b": (
+        {"model_type": "granite_swa", "architectures": ["GraniteSWAForCausalLM"], "vocab_size": 100352,
+         "hidden_size": 2560, "intermediate_size": 8192, "num_hidden_layers": 24, "num_attention_heads": 20,
+         "num_key_value_heads": 4, "hidden_act": "silu", "max_position_embeddings": 8192, "rms_norm_eps": 1e-05,
+         "attention_bias": False, "mlp_bias": False, "tie_word_embeddings": True, "initializer_range": 0.1,
+         "bos_token_id": 100257, "eos_token_id": 100257, "pad_token_id": 100256, "sliding_window": 128,
+         "layer_types": ["full_attention"] + ["sliding_attention", "sliding_attention", "sliding_attention",
+                                              "full_attention"] * 5
+         + ["sliding_attention", "sliding_attention", "sliding_attention"],
+         "embedding_multiplier": 12, "residual_multiplier": 0.28, "logits_scaling": 10,
+         "attention_multiplier": 0.0078125, "rope_theta": 10000},
+        "# ibm-granite/granite-swash-2b config.json (revision af1e3227100b61088eead48389ab5409b5d0e39c)\n\n"
+        "kind: real (a copy published in third-party code)\n\n"
+        "Source: the code search index, file id 62519137983 (a mobius test module: \"The pinned "
+        "``ibm-granite/granite-swash-2b`` config.json contents at revision af1e3227..., inlined\"). Copied key for "
+        "key; its `layer_types` is written there as a list expression (1 full + 5 x (3 sliding + 1 full) + 3 "
+        "sliding), expanded here. No dtype in the copy (none written here either).\n"),
     "tiiuae__falcon-mamba-7b": (
         {"_name_or_path": "./", "architectures": ["FalconMambaForCausalLM"], "bos_token_id": 0, "conv_kernel": 4,
          "eos_token_id": 11, "expand": 16, "hidden_act": "silu", "hidden_size": 4096, "initializer_range": 0.1,

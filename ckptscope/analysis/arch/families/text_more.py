@@ -614,6 +614,112 @@ def _moe_spec_tensors(s, d, layout):
     yield from _head(d)
 
 
+# ---- second batch: Granite SWA variants, HunYuan V3, Laguna -------------------------------------------------
+
+def _sinks(a, d):
+    yield a + ".sinks", (d.nh,), A, None  # one attention-sink logit per head (every layer)
+
+
+def _granite_swa(s, d, layout):
+    """Granite SWA (granite-swash): the Granite/Llama layout plus ``self_attn.sinks`` in every layer; dense MLP
+    (granite_swa) or, for granitemoe_swa, a ``block_sparse_moe`` of fused 3-D experts and a ``router``."""
+    d.need("H", "L", "nh", "kv", "hd", "V")
+    yield "model.embed_tokens.weight", (d.V, d.H), EMBEDDING, None
+    moe = s.model_types[0] == "granitemoe_swa"
+    for i in range(d.L):
+        p = f"model.layers.{i}"
+        yield from _sinks(p + ".self_attn", d)
+        yield from attention(p, d, s)
+        if moe:
+            d.need("E", "I")
+            m = p + ".block_sparse_moe"
+            yield m + ".router.weight", (d.E, d.H), ROUTER, None
+            yield m + ".experts.gate_up_proj", (d.E, 2 * d.I, d.H), EXPERTS, None
+            yield m + ".experts.down_proj", (d.E, d.H, d.I), EXPERTS, None
+        else:
+            d.need("I")
+            yield from dense_mlp(p, d, s, d.I)
+        yield from norm(p + ".input_layernorm", d.H, NORM)
+        yield from norm(p + ".post_attention_layernorm", d.H, NORM)
+    yield from norm("model.norm", d.H, NORM)
+    yield from _head(d)
+
+
+def _hy_v3(s, d, layout):
+    """HunYuan V3: q/k norms, ``mlp_layer_types`` (default: layer 0 dense), MoE with ``expert_bias``,
+    ``router.gate``, per-expert GLU experts and ``shared_mlp`` (num_shared_experts x moe_intermediate_size)."""
+    d.need("H", "L", "nh", "kv", "hd", "V")
+    H = d.H
+    yield "model.embed_tokens.weight", (d.V, H), EMBEDDING, None
+    for i, moe in enumerate(_moe_layers(d, 1)):
+        p = f"model.layers.{i}"
+        yield from attention(p, d, s)
+        if moe:
+            d.need("MI")
+            m = p + ".mlp"
+            yield m + ".expert_bias", (d.E,), ROUTER, None
+            yield m + ".router.gate.weight", (d.E, H), ROUTER, None
+            for j in range(d.E):
+                yield from glu_mlp(f"{m}.experts.{j}", H, d.MI, EXPERTS)
+            n = _n(d, "num_shared_experts", default=0)
+            if n:
+                yield from glu_mlp(m + ".shared_mlp", H, d.MI * _pos(n, "num_shared_experts"), SHARED)
+        else:
+            d.need("I")
+            yield from glu_mlp(p + ".mlp", H, d.I, MLP, bool(d.get("mlp_bias")))
+        yield from norm(p + ".input_layernorm", H, NORM)
+        yield from norm(p + ".post_attention_layernorm", H, NORM)
+    yield from norm("model.norm", H, NORM)
+    yield from _head(d)
+
+
+def _laguna_heads(d) -> list[int]:
+    h = d.get("num_attention_heads_per_layer")
+    if isinstance(h, list) and h and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in h):
+        return [h[i] if i < len(h) else h[-1] for i in range(d.L)]
+    return [d.nh] * d.L
+
+
+def _laguna(s, d, layout):
+    """Laguna: per-layer query heads (``num_attention_heads_per_layer``), a softplus output gate ``g_proj``
+    (one value per head when ``gating`` is true / "per-head", else per channel), q/k norms; MoE after the dense
+    layer 0 (``mlp_layer_types``): ``gate``, the correction bias under ``experts``, one ``shared_expert``."""
+    d.need("H", "L", "nh", "kv", "hd", "V")
+    H, hd = d.H, d.hd
+    g = d.get("gating", True)
+    per_head = g is True or g == "per-head"
+    yield "model.embed_tokens.weight", (d.V, H), EMBEDDING, None
+    for i, (nh, moe) in enumerate(zip(_laguna_heads(d), _moe_layers(d, 1))):
+        p = f"model.layers.{i}"
+        a = p + ".self_attn"
+        b = bool(d.get("attention_bias"))
+        yield from linear(a + ".q_proj", nh * hd, H, A, b)
+        yield from linear(a + ".k_proj", d.kv * hd, H, A, b)
+        yield from linear(a + ".v_proj", d.kv * hd, H, A, b)
+        yield from linear(a + ".o_proj", H, nh * hd, A, b)
+        yield from norm(a + ".q_norm", hd, NORM)
+        yield from norm(a + ".k_norm", hd, NORM)
+        if g:
+            yield from linear(a + ".g_proj", nh if per_head else nh * hd, H, A)
+        if moe:
+            d.need("MI")
+            m = p + ".mlp"
+            yield m + ".gate.weight", (d.E, H), ROUTER, None
+            yield m + ".experts.e_score_correction_bias", (d.E,), ROUTER, None
+            for j in range(d.E):
+                yield from glu_mlp(f"{m}.experts.{j}", H, d.MI, EXPERTS)
+            si = _n(d, "shared_expert_intermediate_size", default=0)
+            if si:
+                yield from glu_mlp(m + ".shared_expert", H, _pos(si, "shared_expert_intermediate_size"), SHARED)
+        else:
+            d.need("I")
+            yield from glu_mlp(p + ".mlp", H, d.I, MLP)
+        yield from norm(p + ".input_layernorm", H, NORM)
+        yield from norm(p + ".post_attention_layernorm", H, NORM)
+    yield from norm("model.norm", H, NORM)
+    yield from _head(d)
+
+
 MLA_DEF = dict(tie_word_embeddings=False, attention_bias=False)
 FAMILY_LIST = [
     _Family(Spec(("deepseek_v32",), ("DeepseekV32ForCausalLM",), TF.format("deepseek_v32"), defaults={
@@ -690,5 +796,46 @@ FAMILY_LIST = [
                      'num_key_value_heads': 8, 'head_dim': 128, 'moe_intermediate_size': 1280,
                      'num_experts_per_tok': 8, 'n_shared_experts': 1, 'n_routed_experts': 128, **MLA_DEF}),
         _moe_spec_tensors),
+    # second batch
+    SpecFamily(Spec(("ministral3",), ("Ministral3ForCausalLM",), TF.format("ministral3"), defaults={
+        'vocab_size': 131072, 'hidden_size': 4096, 'intermediate_size': 14336, 'num_hidden_layers': 34,
+        'num_attention_heads': 32, 'num_key_value_heads': 8, 'head_dim': 128, 'tie_word_embeddings': False})),
+    SpecFamily(Spec(("vaultgemma",), ("VaultGemmaForCausalLM",), TF.format("vaultgemma"), tie=True,
+                    qkv_bias="attention_bias", o_bias="attention_bias",
+                    norms=("input_layernorm", "pre_feedforward_layernorm"), defaults={
+                        'vocab_size': 256000, 'hidden_size': 2304, 'intermediate_size': 9216, 'num_hidden_layers': 26,
+                        'num_attention_heads': 8, 'num_key_value_heads': 4, 'head_dim': 256,
+                        'tie_word_embeddings': True, 'attention_bias': False})),
+    _Family(Spec(("youtu",), ("YoutuForCausalLM",), TF.format("youtu"), tie=True, defaults={
+        'vocab_size': 128256, 'hidden_size': 2048, 'intermediate_size': 6144, 'num_hidden_layers': 32,
+        'num_attention_heads': 16, 'num_key_value_heads': 16, 'kv_lora_rank': 512, 'q_lora_rank': 1536,
+        'qk_rope_head_dim': 64, 'v_head_dim': 128, 'qk_nope_head_dim': 128, 'tie_word_embeddings': True,
+        'attention_bias': False}),
+        _mla_decoder, layout={"mtp": True}, names=_mtp_from_names),
+    _Family(Spec(("granite_swa",), ("GraniteSWAForCausalLM",), TF.format("granite_swa"), tie=True,
+                 qkv_bias="attention_bias", o_bias="attention_bias", mlp_bias="mlp_bias", defaults={
+                     'vocab_size': 100352, 'hidden_size': 2560, 'intermediate_size': 8192, 'num_hidden_layers': 24,
+                     'num_attention_heads': 20, 'num_key_value_heads': 4, 'tie_word_embeddings': True,
+                     'attention_bias': False, 'mlp_bias': False}),
+        _granite_swa),
+    _Family(Spec(("granitemoe_swa",), ("GraniteMoeSWAForCausalLM",), TF.format("granitemoe_swa"),
+                 qkv_bias="attention_bias", o_bias="attention_bias", defaults={
+                     'vocab_size': 32000, 'hidden_size': 4096, 'intermediate_size': 11008, 'num_hidden_layers': 32,
+                     'num_attention_heads': 32, 'num_key_value_heads': 32, 'num_local_experts': 8,
+                     'num_experts_per_tok': 2, 'tie_word_embeddings': False, 'attention_bias': False}),
+        _granite_swa),
+    _Family(Spec(("hy_v3",), ("HYV3ForCausalLM",), TF.format("hy_v3"), qkv_bias="attention_bias",
+                 o_bias="attention_bias", qk_norm="head", defaults={
+                     'vocab_size': 120832, 'hidden_size': 4096, 'intermediate_size': 13312, 'num_hidden_layers': 80,
+                     'num_attention_heads': 64, 'num_key_value_heads': 8, 'head_dim': 128, 'num_experts': 192,
+                     'num_experts_per_tok': 8, 'num_shared_experts': 1, 'moe_intermediate_size': 1536,
+                     'tie_word_embeddings': False, 'attention_bias': False, 'mlp_bias': False}),
+        _hy_v3),
+    _Family(Spec(("laguna",), ("LagunaForCausalLM",), TF.format("laguna"), defaults={
+        'vocab_size': 100352, 'hidden_size': 2048, 'intermediate_size': 8192, 'num_hidden_layers': 40,
+        'num_attention_heads': 48, 'num_key_value_heads': 8, 'head_dim': 128, 'num_experts': 256,
+        'num_experts_per_tok': 8, 'moe_intermediate_size': 512, 'shared_expert_intermediate_size': 512,
+        'tie_word_embeddings': False, 'attention_bias': False}),
+        _laguna),
 ]
 MODEL_TYPES = ()
