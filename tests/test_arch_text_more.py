@@ -27,7 +27,8 @@ NEW = ["transformers__deepseek_v32", "transformers__glm_moe_dsa", "transformers_
        "transformers__mimo_v2_flash", "transformers__dots1", "transformers__solar_open", "zai-org__GLM-4.7-Flash",
        "tiiuae__falcon-mamba-7b", "transformers__ministral3", "transformers__vaultgemma", "transformers__youtu",
        "transformers__granitemoe_swa", "transformers__hy_v3", "transformers__laguna",
-       "transformers__laguna__channel_gate", "ibm-granite__granite-swash-2b"]
+       "transformers__laguna__channel_gate", "ibm-granite__granite-swash-2b", "transformers__lfm3",
+       "transformers__cohere2_moe"]
 
 
 def _cfg(stem: str, **edit) -> object:
@@ -167,6 +168,14 @@ def test_kv_planner_states_of_the_new_recurrent_layers():
     assert {L.state_bytes for L in f.layers} == {(8192 * 4 + 8192 * 16) * 2}
     assert layer_kinds(_cfg("tiiuae__falcon-mamba-7b"))["state"]["falcon_mamba"] == {"conv": (8192, 4),
                                                                                     "ssm": (8192, 16)}
+
+
+def test_kv_planner_lfm3_conv_state():
+    # LFM3 (6 layers: conv, conv, full, conv, sliding, conv): each conv layer keeps its last conv_L_cache (7)
+    # inputs of the 2048 channels
+    k = _kv("transformers__lfm3")
+    assert k.counts == {"state": 4, "full": 1, "sliding": 1}
+    assert {L.state_bytes for L in k.layers if L.kind == "state"} == {2048 * 7 * 2}
 
 
 def test_kv_planner_per_layer_caches():

@@ -72,6 +72,12 @@ VARIANTS = {
     "transformers__laguna__channel_gate": ("laguna", "LagunaForCausalLM", {"num_hidden_layers": 2,
                                                                           "gating": "per-channel"},
                                            "gating per channel (g_proj heads x head_dim), 2 layers"),
+    "transformers__lfm3": ("lfm3", "Lfm3ForCausalLM", {"num_hidden_layers": 6}, "class defaults, 6 layers (conv, "
+                           "conv, full, conv, sliding, conv)"),
+    "transformers__cohere2_moe": ("cohere2_moe", "Cohere2MoeForCausalLM",
+                                  {"num_hidden_layers": 3, "first_k_dense_replace": 1, "num_shared_experts": 1,
+                                   "prefix_dense_intermediate_size": 4096},
+                                  "class defaults, 3 layers: one dense prefix layer of 4096, one shared expert"),
 }
 
 #: stem -> (config dict, SOURCE.md text)

@@ -720,6 +720,79 @@ def _laguna(s, d, layout):
     yield from _head(d)
 
 
+def _lfm3_types(d) -> list[str]:
+    lt = _types(d, "layer_types", d.L)
+    if not lt:
+        raise PredictionError("config.json gives no layer_types (LFM3 names each layer conv or attention)")
+    return lt
+
+
+def _lfm3(s, d, layout):
+    """LFM3: gated short-convolution layers (``conv.conv`` (H, 1, conv_L_cache), ``conv.in_proj`` 3H x H,
+    ``conv.out_proj``, biases with ``conv_bias``) or full / sliding attention layers (q/k norms over head_dim, a
+    per-head output gate ``gate_proj`` with ``use_attention_gate``); SwiGLU ``feed_forward`` w1/w2/w3;
+    ``operator_norm``/``ffn_norm`` plus the sandwich ``post_*`` norms; ``embedding_norm`` last, tied head."""
+    d.need("H", "L", "nh", "kv", "hd", "I", "V")
+    H, hd = d.H, d.hd
+    K = _pos(_n(d, "conv_L_cache", default=7), "conv_L_cache")
+    cb = bool(d.get("conv_bias", False))
+    sandwich = bool(_n(d, "use_sandwich_norm", default=True))
+    gate = bool(_n(d, "use_attention_gate", default=True))
+    b = bool(d.get("attention_bias"))
+    yield "model.embed_tokens.weight", (d.V, H), EMBEDDING, None
+    for i, t in enumerate(_lfm3_types(d)):
+        p = f"model.layers.{i}"
+        if t == "conv":
+            c = p + ".conv"
+            yield c + ".conv.weight", (H, 1, K), A, None
+            if cb:
+                yield c + ".conv.bias", (H,), A, None
+            yield from linear(c + ".in_proj", 3 * H, H, A, cb)
+            yield from linear(c + ".out_proj", H, H, A, cb)
+        else:
+            a = p + ".self_attn"
+            yield from linear(a + ".q_proj", d.nh * hd, H, A, b)
+            yield from linear(a + ".k_proj", d.kv * hd, H, A, b)
+            yield from linear(a + ".v_proj", d.kv * hd, H, A, b)
+            yield from linear(a + ".o_proj", H, d.nh * hd, A, b)
+            yield from norm(a + ".q_norm", hd, NORM)
+            yield from norm(a + ".k_norm", hd, NORM)
+            if gate:
+                yield from linear(a + ".gate_proj", d.nh, H, A)
+        yield from glu_mlp(p + ".feed_forward", H, d.I, MLP, names=("w1", "w3", "w2"))
+        for n in ("operator_norm", "ffn_norm") + (("post_operator_norm", "post_ffn_norm") if sandwich else ()):
+            yield from norm(f"{p}.{n}", H, NORM)
+    yield from norm("model.embedding_norm", H, NORM)
+    yield from _head(d)
+
+
+def _cohere2_moe(s, d, layout):
+    """Cohere2-MoE: Cohere 2 attention (parallel block, one ``input_layernorm``), ``mlp_layer_types`` (dense
+    prefix of ``prefix_dense_intermediate_size``, else intermediate_size), MoE of per-expert GLU experts of
+    intermediate_size, ``gate`` and num_shared_experts x intermediate_size ``shared_experts``; tied head."""
+    d.need("H", "L", "nh", "kv", "hd", "V", "I")
+    H = d.H
+    pre = _n(d, "prefix_dense_intermediate_size", default=d.I) or d.I
+    yield "model.embed_tokens.weight", (d.V, H), EMBEDDING, None
+    for i, moe in enumerate(_moe_layers(d, 0)):
+        p = f"model.layers.{i}"
+        yield from attention(p, d, s)
+        if moe:
+            m = p + ".mlp"
+            d.need("E")
+            for j in range(d.E):
+                yield from glu_mlp(f"{m}.experts.{j}", H, d.I, EXPERTS)
+            yield m + ".gate.weight", (d.E, H), ROUTER, None
+            n = _n(d, "num_shared_experts", default=0)
+            if n:
+                yield from glu_mlp(m + ".shared_experts", H, d.I * _pos(n, "num_shared_experts"), SHARED)
+        else:
+            yield from glu_mlp(p + ".mlp", H, _pos(pre, "prefix_dense_intermediate_size"), MLP)
+        yield from norm(p + ".input_layernorm", H, NORM)
+    yield from norm("model.norm", H, NORM)
+    yield from _head(d)
+
+
 MLA_DEF = dict(tie_word_embeddings=False, attention_bias=False)
 FAMILY_LIST = [
     _Family(Spec(("deepseek_v32",), ("DeepseekV32ForCausalLM",), TF.format("deepseek_v32"), defaults={
@@ -837,5 +910,16 @@ FAMILY_LIST = [
         'num_experts_per_tok': 8, 'moe_intermediate_size': 512, 'shared_expert_intermediate_size': 512,
         'tie_word_embeddings': False, 'attention_bias': False}),
         _laguna),
+    _Family(Spec(("lfm3",), ("Lfm3ForCausalLM",), TF.format("lfm3"), tie=True, defaults={
+        'vocab_size': 128000, 'hidden_size': 2048, 'intermediate_size': 7680, 'num_hidden_layers': 24,
+        'num_attention_heads': 16, 'num_key_value_heads': 4, 'head_dim': 128, 'tie_word_embeddings': True,
+        'conv_bias': False, 'conv_L_cache': 7}),
+        _lfm3, kinds=lambda d: ["short_conv" if t == "conv" else "attention" for t in _lfm3_types(d)]),
+    _Family(Spec(("cohere2_moe",), ("Cohere2MoeForCausalLM",), TF.format("cohere2_moe"), tie=True,
+                 qkv_bias="attention_bias", o_bias="attention_bias", defaults={
+                     'vocab_size': 256000, 'hidden_size': 8192, 'intermediate_size': 22528, 'num_hidden_layers': 40,
+                     'num_attention_heads': 64, 'head_dim': 128, 'num_experts': 8, 'num_experts_per_tok': 2,
+                     'num_shared_experts': 0, 'tie_word_embeddings': True, 'attention_bias': False}),
+        _cohere2_moe),
 ]
 MODEL_TYPES = ()
