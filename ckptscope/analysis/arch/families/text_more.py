@@ -32,7 +32,7 @@ fixtures/oracle/, compared by tests/test_arch_oracle.py and tests/test_arch_text
 from __future__ import annotations
 
 from ...classify import ATTENTION, EMBEDDING, EXPERTS, LM_HEAD, MLP, MTP, NORM, ROUTER, SHARED
-from ..decoder import Spec, SpecFamily, _as_mtp, attention, dense_mlp
+from ..decoder import CustomFamily, Spec, SpecFamily, _as_mtp, attention, dense_mlp
 from ..engine import PredictionError, glu_mlp, linear, norm
 from ..mixers import mixer
 from ..schedule import moe_flags
@@ -185,28 +185,20 @@ def _mla_decoder(s, d, layout):
             yield p + ".shared_head.head.weight", (d.V, d.H), MTP, None
 
 
-class _Family(SpecFamily):
-    """A family described by a tensor generator ``fn(spec, d, layout)`` instead of the generic decoder; optional
-    ``kinds(d)`` (per-layer mixer kind for the memory planner) and ``state(d, kind)`` (its per-sequence state)."""
+class _Family(CustomFamily):
+    """decoder.CustomFamily with a fixed default layout and, optionally, the memory planner's hooks: ``kinds(d)``
+    (per-layer mixer kind), ``state(d, kind)`` (a recurrent kind's per-sequence state) and ``kv(d)`` (per-layer
+    KV heads and head dims, where they vary), used by arch.layer_kinds."""
 
     def __init__(self, spec, fn, layout=None, kinds=None, state=None, names=None, kv=None):
-        super().__init__(spec)
-        self._fn, self._layout, self._names = fn, dict(layout or {}), names
+        lay = dict(layout or {})
+        super().__init__(spec, fn, (lambda c: dict(lay)) if lay else None, names)
         if kinds is not None:
             self.layer_kinds = kinds
         if state is not None:
             self.state_shapes = state
         if kv is not None:
             self.kv_shapes = kv
-
-    def tensors(self, d, layout):
-        return self._fn(self.spec, d, layout)
-
-    def default_layout(self, c) -> dict:
-        return dict(self._layout)
-
-    def layout_from_names(self, c, names) -> dict:
-        return self._names(c, names) if self._names else {}
 
 
 def _mtp_from_names(c, names) -> dict:
