@@ -50,6 +50,11 @@ TRANSFORMERS5 = {
     "llava_onevision": {"vision_model": False}, "paligemma": {"vision_model": False},
     "aya_vision": {"vision_model": False},
     "lfm2_vl": {"vision_model": False},
+    # families/text_more.py: the Hub's MTP layers, DeepSeek-V3.2's F32 indexer k_norm, Kimi-Linear's dense-layer
+    # names (transformers 5 saves `block_sparse_moe.` for the dense MLP too: the reverse of its load-time rename)
+    "deepseek_v32": {"mtp": False, "indexer_norm_f32": False}, "glm_moe_dsa": {"mtp": False},
+    "glm4_moe_lite": {"mtp": False}, "kimi_linear": {"hub_names": False},
+    "longcat_flash": {"zero_expert_weights": True, "mtp": False}, "olmo_hybrid": {"equal_conv_split": True},  # transformers 5 sizes gate_up_proj for the zero experts too
     "gemma3n": {"kv_shared_weights": False}, "gemma3n_text": {"kv_shared_weights": False},  # the Hub's (transformers 4.53) files keep K/V of the KV-shared layers
 }
 

@@ -159,6 +159,8 @@ def layer_kinds(config: ModelConfig | None) -> dict | None:
         from .families.liquid import layer_types as lfm2_layer_types
 
         kinds = ["short_conv" if t == "conv" else "attention" for t in lfm2_layer_types(d)]
+    elif callable(getattr(fam, "layer_kinds", None)) and L:  # a family that names its own layer kinds
+        kinds = list(fam.layer_kinds(d))
     elif spec is not None and getattr(spec, "hybrid", False) and L:
         kinds = mixer_kinds(d, spec.recurrent)
     else:
@@ -169,9 +171,19 @@ def layer_kinds(config: ModelConfig | None) -> dict | None:
     state = {}
     for k in counts:
         base = k.split("+")[-1]
-        if base in ("mamba", "mamba2", "gated_deltanet", "lightning", "short_conv"):
+        own = getattr(fam, "state_shapes", None)  # a family's own recurrent kinds (families/text_more.py)
+        if base in ("mamba", "mamba2", "gated_deltanet", "lightning", "short_conv") or (
+                base not in ("attention", "none") and callable(own)):
             try:
-                state[base] = state_shapes(d, base)
+                state[base] = own(d, base) if callable(own) and base not in (
+                    "mamba", "mamba2", "gated_deltanet", "lightning", "short_conv") else state_shapes(d, base)
             except PredictionError:
                 pass
-    return {"family": key, "layers": kinds, "counts": counts, "state": state}
+    out = {"family": key, "layers": kinds, "counts": counts, "state": state}
+    kvs = getattr(fam, "kv_shapes", None)  # per-layer (KV heads, K dim, V dim) where they vary (text_more.py)
+    if callable(kvs) and L:
+        try:
+            out["kv_shapes"] = list(kvs(d))
+        except PredictionError:
+            pass
+    return out

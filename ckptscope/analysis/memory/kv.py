@@ -110,8 +110,12 @@ def layer_kinds(config: ModelConfig) -> tuple[list[str], list[str]]:
     lt = config.layer_types
     ak = _arch_kinds(config)
     if ak and ak["layers"] and any(k != "attention" for k in ak["layers"]) and not lt:
-        kinds = [{"attention": "full", "attention+mamba2": "full", "none": "none"}.get(k, "state")
-                 for k in ak["layers"]]
+        kinds = []
+        for k in ak["layers"]:
+            if k == "attention*2":  # LongCat-Flash: two attention sub-blocks per layer, each with its own cache
+                kinds += ["full", "full"]
+            else:
+                kinds.append({"attention": "full", "attention+mamba2": "full", "none": "none"}.get(k, "state"))
         notes.append("layer kinds from the architecture rules (" + ", ".join(
             f"{v} {k}" for k, v in ak["counts"].items()) + "); 'none' layers have no token mixer and no cache")
         return kinds, notes
@@ -254,6 +258,11 @@ def kv_layout(config: ModelConfig, *, mla: str = "latent", state_dtype_bytes: in
         sb, snote = _arch_state_bytes(config, state_dtype_bytes) or _state_bytes(config, state_dtype_bytes)
     hybrid_par = bool((_arch_kinds(config) or {}).get("counts", {}).get("attention+mamba2"))
     per_heads = per_layer_kv_heads(config) if not config.is_mla else None
+    shapes = (_arch_kinds(config) or {}).get("kv_shapes") if not config.is_mla and not per_heads else None
+    if shapes:  # per-layer (KV heads, K head dim, V head dim) from the architecture rules (MiMo-V2-Flash)
+        notes[:] = [n for n in notes if not n.startswith(f"{attention}: ")]
+        notes.append("per-layer K/V from the architecture rules: " + ", ".join(sorted(
+            {f"{h} KV heads x (K {kd} + V {vd})" for h, kd, vd in (x for x in shapes if x)})))
     if per_heads:
         notes[:] = [n for n in notes if not n.startswith(f"{attention}: ")]  # the uniform-heads reading
         shown = sorted({h for h in per_heads if h})
@@ -268,6 +277,9 @@ def kv_layout(config: ModelConfig, *, mla: str = "latent", state_dtype_bytes: in
             layers.append(LayerKV(i, "state", state_bytes=sb, note=snote))
         if kind == "state":
             layers.append(LayerKV(i, "state", state_bytes=sb, note=snote))
+        elif shapes and i < len(shapes) and shapes[i]:
+            h, kd, vd = shapes[i]
+            layers.append(LayerKV(i, kind, h * kd, h * vd, window if kind == "sliding" else None, kv_heads=h))
         elif per_heads and i < len(per_heads):
             if not per_heads[i]:
                 continue
