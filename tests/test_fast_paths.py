@@ -98,3 +98,28 @@ def test_lazy_token_list_equals_the_files_vocabulary(name):
     toks = list(info.tokens)
     assert {i: t for i, t in enumerate(toks) if i in want} == want
     assert all(t == "" for i, t in enumerate(toks) if i not in want)
+
+
+def _placed_plain(ck):
+    from ckptscope.analysis.classify import classify
+    from ckptscope.checks.config import _text
+
+    return [(t, classify(t.name)) for t in ck.tensors if _text(t.name)]
+
+
+@pytest.mark.parametrize("repo", ["deepseek-ai/DeepSeek-V3", "Qwen/Qwen3-30B-A3B", "meta-llama/Llama-3.2-1B"])
+def test_check_text_tensors_equal_the_per_name_rule(repo):
+    """check's language-model tensors: one search over all quantization side-tensor names vs _text per tensor; on
+    the catalog's real layouts, then with a vision tower's FP8 scale added (which must leave the text set)."""
+    from ckptscope.api import open_checkpoint
+    from ckptscope.checks.config import _placed_text
+    from ckptscope.readers.safetensors import TensorInfo
+
+    ck = open_checkpoint(repo, catalog=True, tokenizer=False)
+    assert _placed_text(ck) == _placed_plain(ck)
+    ck2 = open_checkpoint(repo, catalog=True, tokenizer=False)
+    tower = TensorInfo("model.vision_tower.blocks.0.attn.qkv.weight_scale_inv", "F32", (8, 8), "x.safetensors")
+    ck2.tensors = ck2.tensors + [tower]
+    got = _placed_text(ck2)
+    assert got == _placed_plain(ck2) and tower not in [t for t, _ in got]
+    assert len(got) == len(_placed_text(ck))

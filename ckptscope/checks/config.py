@@ -41,9 +41,18 @@ def _placed_text(ck) -> list[tuple]:
     cached = getattr(ck, "_check_placed_text", None)
     if cached is None:
         pls = classify_many([t.name for t in ck.tensors])
-        cached = [(t, pl) for t, pl in zip(ck.tensors, pls) if _text(t.name, pl)]
+        quant = [t.name for t, pl in zip(ck.tensors, pls) if pl.component == QUANT]
+        if quant and _ANY_TOWER.search("\n".join(quant)):
+            cached = [(t, pl) for t, pl in zip(ck.tensors, pls) if _text(t.name, pl)]
+        else:  # no quantization side-tensor names a tower (one search of all their names): the component decides
+            cached = [(t, pl) for t, pl in zip(ck.tensors, pls) if pl.component not in TOWERS]
         ck._check_placed_text = cached
     return cached
+
+
+#: the three tower patterns _text tries, as one search over many names joined by newlines (^ and $ at each name's
+#: start and end): no match there means no match in any one name
+_ANY_TOWER = re.compile("|".join(f"(?:{p.pattern})" for p in (VISION_PAT, AUDIO_PAT, PROJECTOR_PAT)), re.M)
 
 
 def text_tensors(ck):
