@@ -153,7 +153,9 @@ def test_vllm_kv_pool_tokens_is_what_fits_in_the_memory_fraction():
     pool = r["inference"]["kv_pool"]
     cap = parse_gpus("H100")[0].bytes
     pg = r["inference"]["per_gpu"]
-    expected = int(cap * 0.9) - pg["weights"] - pg["activations"] - pg["workspace"] - pg["cuda_graphs"] - pg["overhead"]
+    # vLLM v0.19 gpu_worker.determine_available_memory: fraction x total - (weights + torch peak increase +
+    # non-torch); CUDA graphs are captured afterwards, outside the pool (fixtures/engine_logs, docs/validation.md)
+    expected = int(cap * 0.9) - pg["weights"] - pg["activations"] - pg["workspace"] - pg["overhead"]
     assert pool["bytes"] == expected
     assert pool["tokens"] == expected // 131072 // 16 * 16  # 128 KiB per token (32 layers x 2 x 8 x 128 x 2 B)
     assert r["kv_cache"]["storage"] == "paged"

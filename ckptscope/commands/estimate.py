@@ -51,6 +51,9 @@ def add_arguments(p) -> None:
                         "transformers 0, vLLM/SGLang 8192, llama.cpp 512)")
     p.add_argument("--overhead", help="runtime overhead per GPU outside the allocator, e.g. 2GiB (default: the "
                                       "engine's, +0.5 GiB with >1 GPU)")
+    p.add_argument("--memory-fraction", type=float,
+                   help="paged engines: share of the GPU the engine takes (vLLM --gpu-memory-utilization, SGLang "
+                        "--mem-fraction-static; default: the engine's, 0.9 / 0.88)")
     p.add_argument("--no-vocab-parallel", action="store_true",
                    help="replicate embedding and LM head on every GPU instead of splitting them by vocabulary")
     t = p.add_argument_group("training")
@@ -122,7 +125,7 @@ def run(args) -> int:
                    policy=args.swa_policy, mla=args.mla, encoder_tokens=args.encoder_tokens,
                    moe_dispatch=args.moe_dispatch,
                    prefill_chunk=None if args.prefill_chunk is None else max(0, args.prefill_chunk),
-                   overhead=overhead,
+                   overhead=overhead, memory_fraction=args.memory_fraction,
                    vocab_parallel=not args.no_vocab_parallel, train=args.train, zero=args.zero,
                    precision=args.precision, lora_rank=args.lora_rank, lora_targets=args.lora_targets,
                    checkpointing=args.checkpointing, quant_bytes=qbytes)

@@ -293,3 +293,19 @@ class SpecFamily:
 
 
 __all__ = ["Spec", "SpecFamily", "attention", "dense_mlp", "moe_block", "opt", "OTHER"]
+
+
+class CustomFamily(SpecFamily):
+    """A family written as a generator ``fn(spec, d, layout)`` yielding (name, shape, component, kind), with
+    optional ``default_layout(config)`` and ``layout_from_names(config, names)`` functions."""
+
+    def __init__(self, spec, fn, default_layout=None, layout_from_names=None):
+        super().__init__(spec)
+        self._fn = fn
+        if default_layout is not None:
+            self.default_layout = default_layout
+        if layout_from_names is not None:
+            self.layout_from_names = layout_from_names
+
+    def tensors(self, d, layout):
+        return self._fn(self.spec, d, layout)

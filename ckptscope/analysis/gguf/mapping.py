@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from ...readers.config import ModelConfig
 from .. import classify as C
+from . import convert_more as _more
 
 # HF model_type (or the architecture rules' family key) -> GGUF general.architecture: the ``model_arch`` of the
 # class llama.cpp's converter registers for that architecture (conversion/*.py, gguf-py MODEL_ARCH_NAMES).
@@ -215,7 +216,7 @@ def gguf_arch(config: ModelConfig) -> str:
     if isinstance(given, str) and given:
         return given  # a config read from a GGUF file
     mt = config.model_type or ""
-    arch = ARCH.get(mt)
+    arch = ARCH.get(mt) or _more.arch_for(config)
     if arch is None:
         try:
             from ..arch import family_name
@@ -303,7 +304,9 @@ def map_tensors(tensors, config: ModelConfig, *, mla_layout: str = "split", n_vo
 
     ``n_vocab``: the tokenizer's real vocabulary size, where known (Gemma 3's converter cuts ``token_embd`` to it).
     """
+    _more.check_supported(config, set(ARCH))  # no converter class: say so instead of guessing
     arch = gguf_arch(config)
+    _more.check_mapped(config, arch, set(ARCH.values()) | {"nemotron_h_moe", "bert", "t5"})
     config = _with_class_defaults(config)
     declared = _declared(arch)
     fam = {k: _pick(v, declared) for k, v in LAYER_MAP.items()}
@@ -312,8 +315,10 @@ def map_tensors(tensors, config: ModelConfig, *, mla_layout: str = "split", n_vo
     n_head = config.num_attention_heads or 0
     n_kv = config.num_key_value_heads or n_head
     n_exp = _n_expert(config, arch)
-    if config.model_type == "t5":
+    if config.model_type in ("t5", "mt5", "umt5"):
         return _map_t5(tensors, config)
+    if arch in _more.TNM_ARCHES and _more.available():  # converters that are TensorNameMap + a few steps
+        return _more.map_tnm(tensors, config, arch, GGUFLayout, GGUFTensor, n_layer, n_head, n_kv, n_exp)
     if config.model_type == "bert":
         return _map_bert(tensors, config)
     out = GGUFLayout(arch=arch, n_layer=n_layer, n_head=n_head, n_head_kv=n_kv, n_expert=n_exp)

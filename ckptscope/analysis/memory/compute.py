@@ -207,12 +207,15 @@ def logits_bytes(d: Dims, c: ModelConfig, tokens: int, batch: int, tp: int, a: i
     V = d.vocab / (tp if tp > 1 else 1)
     if profile["logits"] == "all":
         lb = a if profile["logit_bytes"] == "act" else profile["logit_bytes"]
-        copies = 2 if c.get("final_logit_softcapping") else 1
+        copies = profile.get("softcap_copies", 2) if c.get("final_logit_softcapping") else 1
         return int(batch * tokens * (V * lb * copies + a * d.h))
     return int(batch * (V * profile["logit_bytes"] + a * d.h) + batch * tokens * a * d.h)
 
 
 def logits_formula(d: Dims, c: ModelConfig, profile: dict) -> str:
+    if profile["logits"] == "all" and profile.get("activation_bytes"):
+        return ("worst-case ubatch graph: logits for every position of the ubatch, fp32, + the fp32 hidden state "
+                "(the compute buffer the engine reserves)")
     if profile["logits"] == "all":
         soft = " x 2 (final_logit_softcapping: the capped copy is made while the raw logits are alive)" if c.get(
             "final_logit_softcapping") else ""

@@ -42,6 +42,21 @@ FIELDS = {
                        "and optimizer-state tensor is rounded up (0 = not modelled)",
     "attention_lse": "bytes per query position per head the fused attention kernel keeps for backward (its fp32 "
                      "log-sum-exp; training only: a no-grad forward frees it at once)",
+    "rotary_cos_sin_cache": "the rotary embedding keeps a [max_position_embeddings, rotary_dim] cos/sin table in the "
+                            "weight dtype on the GPU (one per distinct rotary configuration), counted with the weights",
+    "kv_pool_rule": "how the paged KV pool is sized: 'profile' = memory_fraction x GPU total - weights - the profile "
+                    "run's peak activations - non-torch memory (vLLM); 'static' = memory_fraction x GPU total - "
+                    "weights - non-torch memory, activations and CUDA graphs living in the rest (SGLang)",
+    "kv_layer_groups": "'uniform_page': layers of different attention kinds (sliding / full) share one block pool "
+                       "in equal-sized groups, padded with empty layers (vLLM hybrid KV manager); None: one group",
+    "tp_overhead": "memory outside the allocator added once more than one GPU serves one model (NCCL / custom "
+                   "all-reduce buffers), per GPU",
+    "sampler_warmup": "the engine runs its sampler once at start-up on `seqs` dummy sequences: seqs x vocab logits "
+                      "of `bytes_per_logit` bytes each at the peak (one of the forward-pass moments)",
+    "activation_bytes": "bytes per activation value in the forward pass when it differs from the weight dtype (ggml "
+                        "computes in fp32); None = the weight dtype's",
+    "softcap_copies": "logit tensors alive at once under final_logit_softcapping (2: divide / tanh / multiply make "
+                      "copies; 1: done in place)",
     "gqa_max_head_dim": "largest head_dim the engine runs grouped-query attention at without repeating K/V to every "
                         "query head (above it, or when K and V head dims differ, K/V are expanded per layer)",
 }
@@ -58,9 +73,16 @@ PROFILES: dict[str, dict] = {
         "kv_storage": "dynamic",
         "kv_block_tokens": 1,
         "memory_fraction": None,
+        "kv_pool_rule": None,
+        "kv_layer_groups": None,
         "cuda_graph_bytes": 0,
         "library_workspace": 32 * MiB,
         "overhead": 1 * GiB,
+        "tp_overhead": GiB // 2,
+        "sampler_warmup": None,
+        "rotary_cos_sin_cache": False,
+        "activation_bytes": None,
+        "softcap_copies": 2,
         "moe_dispatch": "transformers",
         "allocator_block": 512,
         "attention_lse": 4,
@@ -126,6 +148,7 @@ PROFILES: dict[str, dict] = {
             "of the summed parameter bytes (tied weights once, non-persistent buffers not included, capped at "
             "total memory - 1.2 GiB), freed before the weights are copied into its cached segment: its peak is "
             "at most the weights' own, so a plain script's max_memory_allocated is unchanged (no term)",
+            "tp_overhead: NCCL buffers once more than one GPU serves the model: 0.5 GiB stated, not measured",
             "overhead: CUDA context + cuBLAS/cuDNN kernels outside the caching allocator, about 0.5 GiB on "
             "Hopper with CUDA 12/13, plus allocator fragmentation: 1 GiB stated, not measured",
         ],
@@ -141,9 +164,16 @@ PROFILES: dict[str, dict] = {
         "kv_storage": "paged",
         "kv_block_tokens": 16,
         "memory_fraction": 0.9,
-        "cuda_graph_bytes": int(0.5 * GiB),
+        "kv_pool_rule": "profile",
+        "kv_layer_groups": "uniform_page",
+        "cuda_graph_bytes": int(0.8 * GiB),
         "library_workspace": 32 * MiB,
-        "overhead": int(0.5 * GiB),
+        "overhead": int(0.25 * GiB),
+        "tp_overhead": int(1.85 * GiB),
+        "sampler_warmup": {"seqs": 1024, "bytes_per_logit": 16},
+        "rotary_cos_sin_cache": True,
+        "activation_bytes": None,
+        "softcap_copies": 2,
         "moe_dispatch": "fused",
         "allocator_block": 512,
         "attention_lse": 0,
@@ -158,14 +188,42 @@ PROFILES: dict[str, dict] = {
             "logits: vllm/v1/worker/gpu_model_runner.py: compute_logits on the hidden states of the sampled "
             "positions only (logits_indices), fp32",
             "prefill_chunk: vllm/config/scheduler.py max_num_batched_tokens default 8192 with chunked prefill "
-            "(V1, online serving); the profile run (gpu_model_runner.profile_run) uses that many tokens",
-            "kv_storage / kv_block_tokens: vllm/config/cache.py block_size 16; KV pool = gpu_memory_utilization x "
-            "total memory - weights - peak activations of the profile run - non-torch memory "
-            "(vllm/v1/worker/gpu_worker.py determine_available_memory); the log prints 'GPU KV cache size: N "
-            "tokens' = pool / bytes per token",
-            "memory_fraction: vllm/config/cache.py gpu_memory_utilization default 0.9",
-            "cuda_graph_bytes: vllm/v1/worker/gpu_model_runner.py capture_model logs 'Graph capturing finished ... "
-            "took X GiB'; typically 0.2-1 GiB for 7-70B models: 0.5 GiB stated, not measured",
+            "(V1, online serving); the profile run (gpu_model_runner.profile_run) uses that many tokens. Logged: "
+            "'Chunked prefill is enabled with max_num_batched_tokens=8192' (docs/validation.md, engine logs)",
+            "kv_storage / kv_block_tokens: vllm/config/cache.py block_size 16; logged 'GPU KV cache size: N tokens' "
+            "is always a multiple of 16 and equals floor(available KV memory / (16 x bytes per token)) x 16 in 9 of "
+            "9 third-party v0.19.0 logs (fixtures/engine_logs)",
+            "kv_pool_rule 'profile': vllm/v1/worker/gpu_worker.py determine_available_memory (v0.19.0 log lines "
+            "'Requested memory: 0.950000 (util), 75.23 GiB', 'Total non KV cache memory = torch peak memory "
+            "increase + non-torch forward increase memory + weights memory', 'Available KV cache memory' = the "
+            "difference): requested = gpu_memory_utilization x torch total_memory (79.19 GiB on an H100 80GB HBM3)",
+            "memory_fraction: vllm/config/cache.py gpu_memory_utilization default 0.9 (--memory-fraction to "
+            "match a launch)",
+            "cuda_graph_bytes: v0.19.0 logs 'Estimated CUDA graph memory: 0.52-0.84 GiB total' (51 PIECEWISE + 51 "
+            "FULL graphs up to 512 tokens, 2-9B models): 0.8 GiB; with VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 "
+            "(the v0.19.0 default, printed in the env dump) it is NOT subtracted from the KV pool: graphs are "
+            "captured after the pool is allocated, inside the 1 - gpu_memory_utilization margin",
+            "overhead: v0.19.0 logs 'non-torch forward increase memory: 0.24-0.25GiB' at tp 1 (9 of 9 logs)",
+            "tp_overhead: llm-d-planner accuracy_report.md (v0.19.0, H100): non-torch 2.07 GiB at tp 2 and 2.13 GiB "
+            "at tp 4 for Llama-3.1-8B (2.06 / 2.13 for Qwen2.5-7B) vs 0.25 at tp 1: + 1.85 GiB with tp > 1",
+            "sampler_warmup: vllm/v1/worker/gpu_model_runner.py _dummy_sampler_run runs the sampler on max_num_seqs "
+            "dummy rows (logged 'Defaulting max_num_seqs to 1024 for OPENAI_API_SERVER usage context'); the "
+            "PyTorch top-k/top-p path (FlashInfer sampling 'disabled by default', logged) keeps fp32 logits (4 B) "
+            "and their sort: fp32 values (4 B) + int64 indices (8 B) = 16 B per logit (derived). Logged 'torch peak "
+            "memory increase' 3.62-3.65 GiB for Gemma-2 (vocab 256,000) at 2B and 9B, i.e. set by the vocabulary "
+            "not the width: the sampler, not the 8192-token forward, is the activation peak. Not divided by tp: the logits "
+            "are gathered to the whole vocabulary first (llm-d-planner accuracy_report.md: 1.89 GiB at tp 1, 2 and 4 "
+            "for Llama-3.1-8B, 2.21 GiB at tp 1, 2 and 4 for Qwen2.5-7B)",
+            "kv_layer_groups: vllm/v1/core/kv_cache_utils.py (v0.19) groups sliding and full-attention layers "
+            "into equal groups; logged for Gemma-3-4B (29 sliding + 5 full): 'Add 1 padding layers, may waste at "
+            "most 3.45% KV cache memory' (1 / 29) and 'GPU KV cache size: 468,144 tokens' = 62.51 GiB / (35 layers x "
+            "4,096 B); Gemma-2 (21 + 21) needs no padding",
+            "rotary_cos_sin_cache: vllm/model_executor/layers/rotary_embedding base.py registers cos_sin_cache "
+            "[max_position_embeddings, rotary_dim] in the model dtype; logged 'Model loading took 14.99 GiB' for "
+            "Llama-3.1-8B = 8,030,261,248 x 2 B (14.957 GiB) + 131,072 x 128 x 2 B (0.031 GiB); linear / dynamic "
+            "rope_scaling builds max_position x factor rows (LinearScalingRotaryEmbedding), YaRN original_max x "
+            "factor: Gemma-3-4B's global table is 131,072 x 8 x 256 x 2 B = 512 MiB, logged 'weights memory: "
+            "8.58GiB' = 8.01 GiB of parameters + 0.5625 GiB of cos/sin tables",
             "moe_dispatch: vllm/model_executor/layers/fused_moe/fused_moe.py intermediate caches",
             "allocator_block: PyTorch's CUDACachingAllocator rounds each block to 512 bytes (as for transformers)",
         ],
@@ -181,9 +239,16 @@ PROFILES: dict[str, dict] = {
         "kv_storage": "paged",
         "kv_block_tokens": 1,
         "memory_fraction": 0.88,
+        "kv_pool_rule": "static",
+        "kv_layer_groups": None,
         "cuda_graph_bytes": int(0.5 * GiB),
         "library_workspace": 32 * MiB,
         "overhead": int(0.5 * GiB),
+        "tp_overhead": GiB // 2,
+        "sampler_warmup": None,
+        "rotary_cos_sin_cache": True,
+        "activation_bytes": None,
+        "softcap_copies": 2,
         "moe_dispatch": "fused",
         "allocator_block": 512,
         "attention_lse": 0,
@@ -200,12 +265,20 @@ PROFILES: dict[str, dict] = {
             "prefill_chunk: sglang/srt/server_args.py chunked_prefill_size 8192 on GPUs of 80 GB class (16384 "
             "above ~90 GB in recent releases)",
             "kv_storage: sglang/srt/mem_cache/memory_pool.py token-granular pool (page_size 1 by default); "
-            "'max_total_num_tokens' printed at startup = pool / bytes per token",
+            "'max_total_num_tokens' printed at startup = pool / bytes per token; logged 'KV Cache is allocated. "
+            "#tokens: 367404, K size: 8.23 GB' for Qwen3-235B-A22B at tp 4 = 367,404 x 94 layers x 1 KV head x 128 "
+            "x 2 B in GiB (vllm-project/vllm#21348; its 'GB' are 2**30 bytes)",
+            "kv_pool_rule 'static': sglang/srt/model_executor/model_runner.py profile_max_num_token: rest = free "
+            "memory after the weights - total x (1 - mem_fraction_static), so activations and CUDA graphs are not "
+            "subtracted from the pool (derived from source, no log with every figure found)",
             "memory_fraction: sglang/srt/server_args.py mem_fraction_static, about 0.88 for tp 1 on 80 GB GPUs "
             "(it depends on GPU size and tp; pass --overhead / a fraction to match a launch)",
             "cuda_graph_bytes: sglang/srt/model_executor/cuda_graph_runner.py (batch sizes up to 160 by "
             "default): 0.5 GiB stated, not measured",
             "allocator_block: PyTorch's CUDACachingAllocator rounds each block to 512 bytes (as for transformers)",
+            "rotary_cos_sin_cache: sglang/srt/layers/rotary_embedding.py (the vLLM class it was taken from) keeps "
+            "cos_sin_cache [max_position_embeddings, rotary_dim] (derived; measured for vLLM only)",
+            "tp_overhead: 0.5 GiB stated, not measured (vLLM's logs show 1.85 GiB; SGLang's not found)",
         ],
     },
     "llama.cpp": {
@@ -213,15 +286,22 @@ PROFILES: dict[str, dict] = {
         "loads_mtp": False,
         "loads_vision": False,
         "dtype": {"rule": "config", "fp32_to": "fp16"},
-        "logits": "last",
+        "logits": "all",
         "logit_bytes": 4,
+        "activation_bytes": 4,
+        "softcap_copies": 1,
         "prefill_chunk": 512,
         "kv_storage": "ring",
         "kv_block_tokens": 256,
         "memory_fraction": None,
+        "kv_pool_rule": None,
+        "kv_layer_groups": None,
         "cuda_graph_bytes": 0,
         "library_workspace": 0,
         "overhead": int(0.3 * GiB),
+        "tp_overhead": GiB // 2,
+        "sampler_warmup": None,
+        "rotary_cos_sin_cache": False,
         "moe_dispatch": "fused",
         "allocator_block": 0,
         "attention_lse": 0,
@@ -234,13 +314,19 @@ PROFILES: dict[str, dict] = {
             "loads_vision: the vision tower is a separate mmproj GGUF (tools/mtmd)",
             "dtype: convert_hf_to_gguf.py writes f16 for fp32 sources by default (--outtype f16); a GGUF's own "
             "tensor types are used when its headers are read",
-            "logits: src/llama-context.cpp: only the positions flagged in the batch (the last one) get logits, "
-            "n_vocab fp32 each",
+            "logits / activation_bytes: src/llama-context.cpp sizes the compute buffer from a worst-case graph "
+            "(logged 'reserving a graph for ubatch with n_tokens = 512, n_seqs = 1, n_outputs = 512'): logits for "
+            "all n_ubatch positions, fp32, plus the fp32 hidden state, n_ubatch x (n_vocab + n_embd) x 4 bytes. "
+            "Logged 'compute buffer size': 256.50 MiB for Llama-3.2-3B = 512 x (128,256 + 3,072) x 4 B, 304.00 MiB "
+            "for Qwen2.5-Coder-7B = 512 x (152,064 + 3,584) x 4 B (fixtures/engine_logs); at run time only the "
+            "flagged positions (the last one) get logits",
+            "softcap_copies: ggml-alloc runs scale / tanh in place when the input has no other user",
             "prefill_chunk: common/common.h n_ubatch 512 (n_batch 2048): the compute buffer is sized for one "
             "ubatch",
             "kv_storage: src/llama-kv-cache.cpp allocates n_ctx cells up front (n_ctx padded to 256), K and V "
             "types from --cache-type-k/-v (f16 default); n_ctx default 4096 in common/common.h (0 = the model's)",
             "overhead: CUDA context and the ggml-cuda pool outside the model/KV/compute buffers: 0.3 GiB stated",
+            "tp_overhead: --split-mode row/layer across GPUs: 0.5 GiB stated, not measured",
         ],
     },
 }

@@ -47,6 +47,7 @@ class Options:
     lora_targets: str | None = None
     checkpointing: bool = False
     moe_dispatch: str | None = None  #: MoE prefill buffers: transformers (grouped_mm) | fused; None = engine's
+    memory_fraction: float | None = None  #: paged engines: share of the GPU taken (vLLM gpu_memory_utilization)
     quant_bytes: dict[str, int] = field(default_factory=dict)  #: scheme -> total weight bytes
 
 
@@ -72,6 +73,8 @@ def _validate(o: Options) -> None:
         raise CkptError(f"precision must be one of {', '.join(TR.PRECISIONS)}", "--precision")
     if o.optimizer not in TR.OPTIMIZERS:
         raise CkptError(f"optimizer must be one of {', '.join(TR.OPTIMIZERS)}", "--optimizer")
+    if o.memory_fraction is not None and not 0 < o.memory_fraction <= 1:
+        raise CkptError(f"memory fraction must be in (0, 1], got {o.memory_fraction}", "--memory-fraction")
 
 
 def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None = None, tensors=None,
@@ -82,6 +85,7 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     cfg = config if config is not None else (ck.config if ck is not None else None)
     if cfg is None:
         raise CkptError("the memory planner needs config.json (layers, heads, context)", "config.json")
+    cfg = _family_defaults(cfg)
     if tensors is None:
         tensors, basis = inventory(ck, cfg)
     basis = basis or "given"
@@ -115,6 +119,12 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
                            "out to keep the checkpoint's FP8")
     abytes = 4 if rdt == "F32" else 2
     buf_bytes, buf_why = R.rotary_buffers(cfg) if prof.get("rotary_buffers") else (0, "")
+    if prof.get("rotary_cos_sin_cache"):
+        cs = R.cos_sin_cache_sizes(cfg, abytes)
+        if cs:
+            buf_bytes += sum(cs)
+            buf_why = (f"rotary cos/sin cache{'s' if len(cs) > 1 else ''} [max_position_embeddings, rotary_dim] in "
+                       f"the weight dtype: {sum(cs):,} bytes")
     assumptions.append(f"runtime weight dtype {rdt} ({rdt_why})")
     if buf_bytes:
         assumptions.append(f"non-persistent buffers counted with the weights: {buf_why}")
@@ -241,25 +251,33 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
             return 0
         return o.batch * chunk_of(n) * n * abytes + o.batch * n * 2 * max(0, d.q - d.kv) * abytes // tp
 
+    run_ab = prof.get("activation_bytes") or abytes  # ggml computes in fp32 whatever the weights are
+
     def moments(n: int) -> dict:
         c = chunk_of(n)
-        layer = C.prefill_activation_bytes(d, c, o.batch, tp, act_bytes=abytes, moe_dispatch=moe_dispatch,
+        layer = C.prefill_activation_bytes(d, c, o.batch, tp, act_bytes=run_ab, moe_dispatch=moe_dispatch,
                                            logits=False, attn_extra=swa_attn(n)) + swa_mask(n)
         if eager:
             kinds = {L.kind for L in layout.layers if L.kind in ("full", "sliding")}
             layer += C.eager_scores_bytes(d, cfg, c, n, o.batch, tp, abytes, max(1, len(kinds)))
-        head = C.logits_bytes(d, cfg, c, o.batch, tp, abytes, prof)
-        return {"layer": layer, "logits": head}
+        head = C.logits_bytes(d, cfg, c, o.batch, tp, run_ab, prof)
+        out = {"layer": layer, "logits": head}
+        sw = prof.get("sampler_warmup")
+        if sw and d.vocab:
+            # the logits are gathered to the whole vocabulary before sampling, on every tensor-parallel rank
+            out["sampler_warmup"] = int(sw["seqs"] * d.vocab * sw["bytes_per_logit"])
+        return out
 
     mom = moments(ctx)
     act = max(mom.values())
     peak_moment = max(mom, key=mom.get)
-    overhead = o.overhead if o.overhead is not None else prof["overhead"] + (NCCL_OVERHEAD if tp > 1 else 0)
+    tp_extra = prof.get("tp_overhead", NCCL_OVERHEAD)
+    overhead = o.overhead if o.overhead is not None else prof["overhead"] + (tp_extra if tp > 1 else 0)
     workspace = prof["library_workspace"]
     graphs = prof["cuda_graph_bytes"]
     assumptions.append(f"runtime overhead {overhead / GiB:.2f} GiB per GPU (" + (
         "given" if o.overhead is not None else f"{prof['name']} profile: CUDA context, kernels, allocator slack" +
-        (" + 0.5 GiB communication buffers" if tp > 1 else "")) + ")")
+        (f" + {tp_extra / GiB:.2f} GiB communication buffers" if tp > 1 else "")) + ")")
     if workspace:
         assumptions.append(f"library workspace {workspace / 2**20:.0f} MiB: cuBLAS workspace of the thread that runs "
                            "the forward (allocated through the framework allocator, so it is in "
@@ -270,6 +288,11 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
     assumptions.append(C.logits_formula(d, cfg, prof) + f"; peak of the forward pass at the {peak_moment} moment")
     if eager:
         assumptions.append(C.EAGER_FORMULA)
+    if "sampler_warmup" in mom:
+        sw = prof["sampler_warmup"]
+        assumptions.append(f"sampler warm-up at start-up: {sw['seqs']:,} dummy sequences x vocab x "
+                           f"{sw['bytes_per_logit']} bytes (fp32 logits + their sort: fp32 values, int64 indices) "
+                           f"= {mom['sampler_warmup']:,} bytes, one of the forward-pass moments")
     if d.moe_layers:
         assumptions.append(C.moe_formula(d, moe_dispatch))
     if d.attn_accum:
@@ -298,15 +321,31 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         cap = min(g.bytes for g in o.gpus)
         inference.update(_fit(inf["total"], cap, o.gpus))
         budget = cap - w["per_gpu"] - overhead - workspace - graphs
-        if prof["memory_fraction"]:
-            pool = int(cap * prof["memory_fraction"]) - w["per_gpu"] - extra(ctx) - workspace - graphs - overhead
+        frac = o.memory_fraction or prof["memory_fraction"]
+        if frac:
+            rule = prof.get("kv_pool_rule", "profile")
+            pool = int(cap * frac) - w["per_gpu"] - overhead
+            if rule == "profile":
+                pool -= extra(ctx) + workspace
+                what = "weights, the profile run's peak activations and non-torch memory"
+            else:
+                what = "weights and non-torch memory (activations and CUDA graphs use the rest of the GPU)"
             bpt = bytes_per_token(layout, kvd, tp)["all_layers"]
+            grouping = _kv_groups(layout, kvd, tp) if prof.get("kv_layer_groups") == "uniform_page" else None
+            if grouping:
+                bpt = grouping["bytes_per_token"]
+                assumptions.append(
+                    f"{prof['name']} groups the {grouping['kinds']} attention layers into {grouping['groups']} KV groups "
+                    f"of {grouping['group_size']} layers ({grouping['padding_layers']} padding layer(s)); each token "
+                    f"of the pool costs {bpt:,} bytes (vllm/v1/core/kv_cache_utils.py; logged 'Add N padding "
+                    "layers')")
             inference["kv_pool"] = {
-                "bytes": max(0, pool), "memory_fraction": prof["memory_fraction"],
+                "bytes": max(0, pool), "memory_fraction": frac, "rule": rule, "bytes_per_token": bpt,
                 "tokens": (max(0, pool) // bpt // blk * blk) if bpt else None,
-                "note": (f"{prof['name']} reserves {prof['memory_fraction']:.0%} of the GPU and gives what is left "
-                         "after weights, the profile run's activations, CUDA graphs and overhead to the KV cache; "
-                         "'tokens' is the figure its startup log prints (KV cache size in tokens)")}
+                "note": (f"{prof['name']} takes {frac:.0%} of the GPU" +
+                         (" (--memory-fraction)" if o.memory_fraction else "") +
+                         f" and gives what is left after {what} to the KV cache; 'tokens' is the figure its "
+                         "startup log prints (KV cache size in tokens)")}
 
         mc = max_context(layout, budget, o.batch, kvd, policy=o.policy, tp=tp, extra=extra, limit=1 << 34)
         inference["max_context"] = {
@@ -359,6 +398,50 @@ def plan(ck=None, options: Options | None = None, *, config: ModelConfig | None 
         if o.gpus:
             out["training"].update(_fit(out["training"]["per_gpu"]["total"], min(g.bytes for g in o.gpus), o.gpus))
     return out
+
+
+def _kv_groups(layout, kvd: str, tp: int) -> dict | None:
+    """vLLM's hybrid KV-cache grouping (v0.19 kv_cache_utils, uniform page size): the attention layers of each
+    kind (full, sliding) are cut into groups of one size -- the smallest kind's count, or the largest's when that
+    is under 1.25 x the smallest -- the last group of a kind padded with empty layers; every block of the pool spans
+    one group, and a token needs a block in every group, so a pool token costs (layers + padding) x the largest
+    per-layer size. None when every attention layer is of one kind (one group, no padding)."""
+    from math import ceil
+
+    from .kv import tp_share
+
+    per = {}
+    for L in layout.layers:
+        if L.kind in ("full", "sliding"):
+            per.setdefault(L.kind, []).append(L.bytes_per_token(kvd) * tp_share(L, tp))
+    if len(per) < 2:
+        return None
+    counts = {k: len(v) for k, v in per.items()}
+    lo, hi = min(counts.values()), max(counts.values())
+    g = hi if hi < lo * 1.25 else lo
+    pad = sum((-n) % g for n in counts.values())
+    groups = sum(ceil(n / g) for n in counts.values())
+    biggest = max(max(v) for v in per.values())
+    return {"group_size": g, "padding_layers": pad, "groups": groups, "kinds": "+".join(sorted(counts)),
+            "bytes_per_token": int(round(biggest * groups * g))}
+
+
+#: class defaults only the planner needs (context, rotary tables), from transformers 5.23 configuration_*.py
+MEMORY_DEFAULTS = {"gemma3_text": {"max_position_embeddings": 131_072}, "gemma3": {"max_position_embeddings": 131_072}}
+
+
+def _family_defaults(cfg: ModelConfig) -> ModelConfig:
+    """The config with transformers' class defaults for the fields config.json leaves out (the same table the
+    architecture rules use): Gemma-3's config.json, for one, names no heads, head_dim or vocabulary."""
+    try:
+        from ..arch import family_name, module_for, with_defaults
+
+        key = family_name(cfg)
+        fam = module_for(key)
+        defaults = {**(getattr(fam, "DEFAULTS", None) or {}), **MEMORY_DEFAULTS.get(key or "", {})}
+        return with_defaults(cfg, defaults) if fam is not None else cfg
+    except Exception:  # noqa: BLE001 - defaults are a refinement; the planner works on the file as read
+        return cfg
 
 
 def _fit(total: int, cap: int, gpus: list[GPU]) -> dict:

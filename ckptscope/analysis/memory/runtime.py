@@ -91,6 +91,52 @@ def rotary_buffer_sizes(config: ModelConfig | None) -> list[int]:
     return [(hd // 2) * 4] * (2 * n_rot) if hd // 2 else []
 
 
+def cos_sin_cache_sizes(config: ModelConfig | None, value_bytes: int) -> list[int]:
+    """Bytes of each rotary cos/sin table a serving engine keeps on the GPU (vLLM rotary_embedding: one
+    ``cos_sin_cache`` [max_position_embeddings, rotary_dim] in the model dtype per distinct rotary configuration,
+    shared by every layer through get_rope's cache; Gemma-3 has a local and a global one)."""
+    if config is None:
+        return []
+    mt = (config.model_type or "").lower()
+    if mt in ("gpt2", "bert", "t5", "mt5", "opt", "gpt_bigcode", "roberta", "distilbert", "bloom", "falcon_mamba",
+              "mamba", "mamba2"):
+        return []
+    H = config.num_attention_heads or 0
+    hd = config.head_dim or ((config.hidden_size or 0) // H if H else 0)
+    if config.is_mla:
+        hd = config.qk_rope_head_dim or hd
+    prf = config.get("partial_rotary_factor")
+    if isinstance(prf, (int, float)) and 0 < prf < 1:
+        hd = int(hd * prf)
+    mp = config.max_position_embeddings or 0
+    if not hd or not mp:
+        return []
+    rows = _cos_sin_rows(config.rope_scaling, mp)
+    if mt.startswith("gemma3"):  # global layers take rope_scaling, the local (sliding) ones do not
+        return [rows * hd * value_bytes, mp * hd * value_bytes]
+    return [rows * hd * value_bytes]
+
+
+def _cos_sin_rows(rs: dict | None, mp: int) -> int:
+    """Rows of vLLM's cos/sin table for a rope_scaling (vllm/model_executor/layers/rotary_embedding): linear and
+    dynamic-NTK scaling build max_position x factor rows, YaRN original_max_position x factor, LongRoPE a short
+    (original) and a long (max_position) table; llama3 scaling and none keep max_position rows."""
+    if not isinstance(rs, dict):
+        return mp
+    kind = str(rs.get("rope_type") or rs.get("type") or "").lower()
+    f = rs.get("factor")
+    f = f if isinstance(f, (int, float)) and 1 <= f <= 1024 else 1
+    orig = rs.get("original_max_position_embeddings")
+    orig = orig if isinstance(orig, int) and 0 < orig <= mp else None
+    if kind in ("linear", "dynamic"):
+        return int(mp * f)
+    if kind in ("yarn", "deepseek_yarn"):
+        return int((orig or mp) * f)
+    if kind in ("longrope", "su"):
+        return mp + (orig or 0)
+    return mp
+
+
 def block_rounding(sizes, block: int) -> int:
     """Bytes the allocator adds by rounding each of ``sizes`` up to a multiple of ``block`` (CUDACachingAllocator
     round_size: kMinBlockSize 512; a request below 512 bytes takes a whole 512-byte block)."""

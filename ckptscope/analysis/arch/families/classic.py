@@ -13,26 +13,13 @@ What real checkpoints carry besides the parameters (layout options, read off the
 from __future__ import annotations
 
 from ...classify import ATTENTION, BUFFER, EMBEDDING, LM_HEAD, MLP, NORM, POSITION
-from ..decoder import Spec, SpecFamily, attention, dense_mlp
+from ..decoder import CustomFamily, Spec, attention, dense_mlp
 from ..engine import BUFFERS_DROPPED, PredictionError, linear, norm, saved_by
 
 TF = "transformers 5.23 meta-device build (fixtures/oracle/transformers__{})"
 
 
-class _Custom(SpecFamily):
-    """A family written as a generator ``fn(spec, d, layout)``, with optional layout functions."""
-
-    def __init__(self, spec, fn, default_layout=None, layout_from_names=None):
-        super().__init__(spec)
-        self._fn = fn
-        if default_layout is not None:
-            self.default_layout = default_layout
-        if layout_from_names is not None:
-            self.layout_from_names = layout_from_names
-
-    def tensors(self, d, layout):
-        return self._fn(self.spec, d, layout)
-
+_Custom = CustomFamily
 
 def _pos_int(v, what):
     if isinstance(v, bool) or not isinstance(v, int) or v <= 0 or v > 10_000_000:

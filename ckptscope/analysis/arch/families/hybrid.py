@@ -7,7 +7,7 @@ meta build (fixtures/oracle/transformers__<model_type>).
 from __future__ import annotations
 
 from ...classify import EMBEDDING, EXPERTS, LM_HEAD, MLP, NORM, ROUTER, SHARED
-from ..decoder import Spec, SpecFamily, attention, dense_mlp, moe_block
+from ..decoder import CustomFamily, Spec, SpecFamily, attention
 from ..engine import glu_mlp, linear, norm
 from ..mixers import mixer
 from ..schedule import block_pattern, moe_flags
@@ -22,14 +22,7 @@ JAMBA = Spec(("jamba",), ("JambaForCausalLM",), TF.format("jamba"), final_norm="
              norms=("input_layernorm", "pre_ff_layernorm"), hybrid=True, recurrent="mamba", mamba_norms=True)
 
 
-class _Custom(SpecFamily):
-    def __init__(self, spec, fn):
-        super().__init__(spec)
-        self._fn = fn
-
-    def tensors(self, d, layout):
-        return self._fn(self.spec, d, layout)
-
+_Custom = CustomFamily
 
 def _head(d, name="lm_head"):
     if not d.tied:

@@ -28,6 +28,28 @@ def _text_family(key):
     return FAMILIES[key]
 
 
+def text_dims(c, d, fam, text_key, tie_default):
+    """The text decoder's Dims inside a multimodal config; the top-level ``tie_word_embeddings`` wins over the
+    text config's, then the family's default. Sets ``d.tied`` to the same answer."""
+    td = Dims(c, getattr(fam, "TIE_DEFAULT", False), text_key)
+    top = c.full.get("tie_word_embeddings")
+    inner = c.raw.get("tie_word_embeddings") if c.raw is not c.full else None
+    td.tied = top if isinstance(top, bool) else inner if isinstance(inner, bool) else tie_default
+    d.tied = td.tied
+    return td
+
+
+def prefixed(tensors, text_prefix, head_prefix):
+    """A text family's tensors renamed under a multimodal checkpoint's prefixes (``model.`` -> text_prefix,
+    ``lm_head`` -> head_prefix + ``lm_head``)."""
+    for name, shape, comp, kind in tensors:
+        if name.startswith("model."):
+            name = text_prefix + name[6:]
+        elif name.startswith("lm_head"):
+            name = head_prefix + name
+        yield name, shape, comp, kind
+
+
 class Multimodal:
     """A text family under a prefix + a vision tower + a projector."""
 
@@ -45,11 +67,7 @@ class Multimodal:
     def tensors(self, d, layout):
         c = d.c
         fam = SpecFamily(self.text_spec) if self.text_spec else _text_family(self.text_key)
-        td = Dims(c, getattr(fam, "TIE_DEFAULT", False), self.text_key)
-        top = c.full.get("tie_word_embeddings")
-        inner = c.raw.get("tie_word_embeddings") if c.raw is not c.full else None
-        td.tied = top if isinstance(top, bool) else inner if isinstance(inner, bool) else self.TIE_DEFAULT
-        d.tied = td.tied
+        td = text_dims(c, d, fam, self.text_key, self.TIE_DEFAULT)
         vraw = c.vision_config
         alt = layout.get("vision_prefix")
         for name, shape, comp, kind in self.vision(vraw):
@@ -58,13 +76,7 @@ class Multimodal:
             yield name, shape, comp, kind
         if self.projector:
             yield from self.projector(vraw, td)
-        tp, hp = self.text_prefix, self.head_prefix
-        for name, shape, comp, kind in fam.tensors(td, layout):
-            if name.startswith("model."):
-                name = tp + name[6:]
-            elif name.startswith("lm_head"):
-                name = hp + name
-            yield name, shape, comp, kind
+        yield from prefixed(fam.tensors(td, layout), self.text_prefix, self.head_prefix)
 
 
 _SIGLIP_4X = {"vision_prefix": ("vision_tower.", "vision_tower.vision_model.")}

@@ -17,18 +17,11 @@ from the family's own modeling file and checked against a hand derivation in tes
 from __future__ import annotations
 
 from ...classify import ATTENTION, EMBEDDING, LM_HEAD, MLP, MTP, NORM
-from ..decoder import Spec, SpecFamily, attention
+from ..decoder import CustomFamily, Spec, attention
 from ..engine import PredictionError, glu_mlp, linear, norm
 
 
-class _Custom(SpecFamily):
-    def __init__(self, spec, fn):
-        super().__init__(spec)
-        self._fn = fn
-
-    def tensors(self, d, layout):
-        return self._fn(self.spec, d, layout)
-
+_Custom = CustomFamily
 
 def _internlm2(s, d, layout):
     d.need("H", "L", "nh", "kv", "hd", "I", "V")

@@ -30,24 +30,13 @@ written from the family's own modeling code and checked in tests/test_arch_remot
 from __future__ import annotations
 
 from ...classify import ATTENTION, BUFFER, EMBEDDING, EXPERTS, LM_HEAD, MLP, MTP, NORM, ROUTER, SHARED
-from ..decoder import Spec, SpecFamily
+from ..decoder import CustomFamily, Spec
 from ..engine import PredictionError, glu_mlp, linear, norm
 
 HAND = "hand derivation / real index in tests/test_arch_remote_more.py from {}'s remote modeling code"
 
 
-class _Custom(SpecFamily):
-    def __init__(self, spec, fn, default_layout=None, layout_from_names=None):
-        super().__init__(spec)
-        self._fn = fn
-        if default_layout is not None:
-            self.default_layout = default_layout
-        if layout_from_names is not None:
-            self.layout_from_names = layout_from_names
-
-    def tensors(self, d, layout):
-        return self._fn(self.spec, d, layout)
-
+_Custom = CustomFamily
 
 def _int(v, what, default=None):
     v = default if v is None else v

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from ...classify import PROJECTOR, VISION
 from .. import towers, vision_towers
-from ..engine import Dims, PredictionError, linear, norm
+from ..engine import PredictionError, linear, norm
 from .defaults import DEFAULTS
+from .multimodal import prefixed, text_dims
 
 
 def _text_family(key):
@@ -62,20 +63,10 @@ class Towered:
     def tensors(self, d, layout):
         c = d.c
         fam = _text_family(self.text_key)
-        td = Dims(c, getattr(fam, "TIE_DEFAULT", False), self.text_key)
-        top = c.full.get("tie_word_embeddings")
-        inner = c.raw.get("tie_word_embeddings") if c.raw is not c.full else None
-        td.tied = top if isinstance(top, bool) else inner if isinstance(inner, bool) else self.TIE_DEFAULT
-        d.tied = td.tied
+        td = text_dims(c, d, fam, self.text_key, self.TIE_DEFAULT)
         for part in self.parts:
             yield from part(c, td, layout)
-        tp, hp = self.text_prefix, self.head_prefix
-        for name, shape, comp, kind in fam.tensors(td, layout):
-            if name.startswith("model."):
-                name = tp + name[6:]
-            elif name.startswith("lm_head"):
-                name = hp + name
-            yield name, shape, comp, kind
+        yield from prefixed(fam.tensors(td, layout), self.text_prefix, self.head_prefix)
 
 
 def _tower_prefix(layout) -> str:
