@@ -123,3 +123,33 @@ def test_check_text_tensors_equal_the_per_name_rule(repo):
     got = _placed_text(ck2)
     assert got == _placed_plain(ck2) and tower not in [t for t, _ in got]
     assert len(got) == len(_placed_text(ck))
+
+
+def _name_sets():
+    """Real tensor-name lists: catalog layouts, real index files, fixture headers (Granite MoE's fused experts)."""
+    from ckptscope.api import open_checkpoint
+
+    for p in sorted((ROOT / "ckptscope" / "catalog").glob("*.ckpt.gz"))[:8]:
+        yield [t.name for t in open_checkpoint(p.name[:-8].replace("__", "/"), catalog=True, tokenizer=False).tensors]
+    for p in sorted((ROOT / "fixtures" / "real_index").glob("*/*.index.json")):
+        yield list(json.loads(p.read_text())["weight_map"])
+    yield [n for _, text, _ in _real_headers() for n in json.loads(text) if n != "__metadata__"]
+
+
+def test_joined_name_searches_equal_per_name_searches():
+    """check's one-search-over-all-names shortcuts (fused experts, tower names among quantization side-tensors)
+    and its substring prefilter for LM heads decide exactly as the per-name regexes do."""
+    from ckptscope.analysis.classify import AUDIO_PAT, PROJECTOR_PAT, VISION_PAT
+    from ckptscope.checks.config import _ANY_TOWER, _FUSED_LINES, FUSED_EXPERTS, HEAD_PAT
+
+    fused_seen = False
+    for names in _name_sets():
+        joined = "\n".join(names)
+        per_name = any(FUSED_EXPERTS.search(n) for n in names)
+        fused_seen |= per_name
+        assert bool(_FUSED_LINES.search(joined)) == per_name
+        towers = any(p.search(n) for n in names for p in (VISION_PAT, AUDIO_PAT, PROJECTOR_PAT))
+        assert bool(_ANY_TOWER.search(joined)) == towers
+        assert [n for n in names if HEAD_PAT.search(n)] == [
+            n for n in names if ("lm_head." in n or "embed_out." in n or "output.weight" in n) and HEAD_PAT.search(n)]
+    assert fused_seen  # Granite 3.1 MoE: block_sparse_moe.input_linear / output_linear
