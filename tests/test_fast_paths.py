@@ -153,3 +153,29 @@ def test_joined_name_searches_equal_per_name_searches():
         assert [n for n in names if HEAD_PAT.search(n)] == [
             n for n in names if ("lm_head." in n or "embed_out." in n or "output.weight" in n) and HEAD_PAT.search(n)]
     assert fused_seen  # Granite 3.1 MoE: block_sparse_moe.input_linear / output_linear
+
+
+@pytest.mark.parametrize("bad", [
+    {"dtype": "F32", "shape": [2.0, 3], "data_offsets": [24, 48]},  # equals (2, 3), already checked
+    {"dtype": "F32", "shape": [True, 6], "data_offsets": [24, 48]},  # True == 1
+    {"dtype": "F32", "shape": [2, 3], "data_offsets": [24.0, 48]},
+    {"dtype": "F32", "shape": [2, 3], "data_offsets": [False, 24]},
+    {"dtype": "F32", "shape": [2, 3], "data_offsets": [-24, 0]},
+    {"dtype": "F32", "shape": [-2, -3], "data_offsets": [24, 48]},
+    {"dtype": "F32", "shape": [2, 3], "data_offsets": [24, 48, 72]},
+    {"dtype": "F32", "shape": ["2", 3], "data_offsets": [24, 48]},
+    ["F32"],
+])
+def test_header_fast_path_never_accepts_what_every_check_rejects(bad):
+    """Numbers that equal plain ints (floats, bools) in a shape already checked, negative or odd offsets: the fast
+    path reports exactly what checking every entry reports."""
+    text = json.dumps({"a.weight": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}, "b.weight": bad,
+                       "c.weight": {"dtype": "F32", "shape": [6], "data_offsets": [48, 72]}})
+    fast, plain = _both(text, 72)
+    _same(fast, plain)
+    assert plain.problems
+    with pytest.raises(Exception) as e1:
+        validate_header(json.loads(text), "f", 8 + len(text) + 72, len(text), strict=True, text=text)
+    with pytest.raises(Exception) as e2:
+        validate_header(json.loads(text), "f", 8 + len(text) + 72, len(text), strict=True, text=None)
+    assert str(e1.value) == str(e2.value)
