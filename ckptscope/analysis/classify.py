@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..readers.config import ModelConfig
 
@@ -87,8 +87,7 @@ RULES: list[tuple[re.Pattern, str]] = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Placement:
+class Placement(NamedTuple):  # a tuple: made and hashed in C (one per layer x expert x component: ~50k for DeepSeek-V3)
     component: str
     layer: str | None = None  #: "12", or "encoder.3"/"decoder.3" for encoder-decoder stacks
     layer_num: int | None = None
@@ -192,6 +191,8 @@ _SPLIT = re.compile(r"\.(\d+)(?=\.|$)")  #: one pass: the pattern's pieces and t
 
 
 def _classify(name: str) -> Placement:
+    if "#" in name:  # a literal '#' would be counted as a number's place in the pattern: mark it otherwise
+        name = name.replace("#", "\x1f")
     if name[:1].isdigit():  # a leading number ("0.weight"): the general (slower) pattern
         nums = _NUM.findall(name)
         tmpl = _NUM.sub("#", name)
@@ -205,23 +206,39 @@ def _classify(name: str) -> Placement:
 def _placement(tmpl: str, nums) -> Placement:
     """The shared Placement of a name whose numbers are ``nums`` and whose pattern (numbers as '#') is ``tmpl``."""
     t = _template(tmpl)
+    lp = nums[t[1]] if t[1] is not None else None
+    ep = nums[t[3]] if t[3] is not None else None
+    pl = _PLACEMENTS.get((t, lp, ep))
+    return pl if pl is not None else _new_placement(t, lp, ep)
+
+
+def _new_placement(t: tuple, lp: str | None, ep: str | None) -> Placement:
+    """The Placement of template facts ``t`` with layer and expert numbers ``lp``/``ep`` (digit strings), made
+    once and shared."""
     comp, layer_slot, stack, expert_slot, mtp_name = t
-    lp = nums[layer_slot] if layer_slot is not None else None
-    ep = nums[expert_slot] if expert_slot is not None else None
     key = (t, lp, ep)
     pl = _PLACEMENTS.get(key)
     if pl is None:
         layer = layer_num = expert = None
         if lp is not None:
-            layer_num = int(lp)
-            layer = f"{stack}.{layer_num}" if stack else str(layer_num)
+            got = _LAYERS.get((stack, lp))
+            if got is None:
+                n = int(lp)
+                got = _LAYERS[(stack, lp)] = (f"{stack}.{n}" if stack else str(n), n)
+            layer, layer_num = got
         if ep is not None:
             expert = int(ep)
         if len(_PLACEMENTS) > _MEMO_MAX:
             _PLACEMENTS.clear()
-        pl = _PLACEMENTS[key] = Placement(MTP if (mtp_name and comp != QUANT) else comp, layer, layer_num, expert,
-                                          mtp_name, comp)
+            _LAYERS.clear()
+            _SHARED.clear()
+        pl = Placement(MTP if (mtp_name and comp != QUANT) else comp, layer, layer_num, expert, mtp_name, comp)
+        pl = _PLACEMENTS[key] = _SHARED.setdefault(pl, pl)
     return pl
+
+
+_LAYERS: dict[tuple, tuple] = {}  #: (stack, layer digits) -> (layer key, layer number)
+_SHARED: dict[Placement, Placement] = {}  #: one object per distinct placement
 
 
 def component_of(name: str) -> str:

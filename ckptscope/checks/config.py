@@ -14,6 +14,7 @@ PLAIN_FLOATS = ("F16", "BF16", "F32", "F64")
 HEAD_PAT = re.compile(r"(^|\.)(lm_head|embed_out)\.(weight|qweight|weight_packed)$|^(model\.)?output\.weight$")
 EMBED_PAT = re.compile(r"(^|\.)(embed_tokens|wte|word_embeddings|tok_embeddings|embed_in)\.weight$|^shared\.weight$")
 FUSED_EXPERTS = re.compile(r"\.experts\.[A-Za-z_]+$|\.block_sparse_moe\.(input|output)_linear\.weight$")
+_FUSED_LINES = re.compile(FUSED_EXPERTS.pattern, re.M)  #: over names joined by newlines ($ at each name's end)
 LM_ARCH_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
 
 
@@ -41,9 +42,18 @@ def _placed_text(ck) -> list[tuple]:
     cached = getattr(ck, "_check_placed_text", None)
     if cached is None:
         pls = classify_many([t.name for t in ck.tensors])
-        cached = [(t, pl) for t, pl in zip(ck.tensors, pls) if _text(t.name, pl)]
+        quant = [t.name for t, pl in zip(ck.tensors, pls) if pl.component == QUANT]
+        if quant and _ANY_TOWER.search("\n".join(quant)):
+            cached = [(t, pl) for t, pl in zip(ck.tensors, pls) if _text(t.name, pl)]
+        else:  # no quantization side-tensor names a tower (one search of all their names): the component decides
+            cached = [(t, pl) for t, pl in zip(ck.tensors, pls) if pl.component not in TOWERS]
         ck._check_placed_text = cached
     return cached
+
+
+#: the three tower patterns _text tries, as one search over many names joined by newlines (^ and $ at each name's
+#: start and end): no match there means no match in any one name
+_ANY_TOWER = re.compile("|".join(f"(?:{p.pattern})" for p in (VISION_PAT, AUDIO_PAT, PROJECTOR_PAT)), re.M)
 
 
 def text_tensors(ck):
@@ -84,7 +94,9 @@ def run(ctx) -> None:
 
     # CF002 / CF003: tied embeddings vs an LM head.
     is_lm = any(a.endswith(LM_ARCH_SUFFIXES) for a in c.architectures)
-    heads = [t for t in tensors if HEAD_PAT.search(t.name)]
+    # HEAD_PAT needs one of these in the name: the substring tests spare a regex search per tensor
+    heads = [t for t in tensors if ("lm_head." in t.name or "embed_out." in t.name or "output.weight" in t.name)
+             and HEAD_PAT.search(t.name)]
     if is_lm and c.tie_word_embeddings is False and not heads:
         ctx.add("CF002", f"{c.architecture}: tie_word_embeddings is false and no lm_head tensor is stored, so the "
                          "LM head would be randomly initialised", cfg)
@@ -105,7 +117,8 @@ def run(ctx) -> None:
             more = f" ({len(bad) - 1} more layers differ)" if len(bad) > 1 else ""
             ctx.add("CF004", f"layer {k} stores {len(v)} experts (ids {min(v)}..{max(v)}) but the config "
                              f"says {c.num_experts}{more}", cfg)
-        for t in tensors:
+        fused = _FUSED_LINES.search("\n".join([t.name for t in tensors]))  # none anywhere: no tensor to look at
+        for t in tensors if fused else ():
             if FUSED_EXPERTS.search(t.name) and len(t.shape) >= 2 and t.shape[0] != c.num_experts:
                 ctx.add("CF004", f"fused expert tensor has {t.shape[0]} experts ({list(t.shape)}) but the config "
                                  f"says {c.num_experts}", t.file, t.name)

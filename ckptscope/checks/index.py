@@ -3,7 +3,11 @@ duplicates across unindexed files (IX007), an index with no shard present (IX008
 
 from __future__ import annotations
 
+import operator
 import re
+
+_END = operator.attrgetter("end")
+_START = operator.attrgetter("start")
 
 
 def run(ctx) -> None:
@@ -35,7 +39,7 @@ def run(ctx) -> None:
     # total_size: only meaningful when every shard was read without a problem.
     if idx.total_size is not None and listed and len(present) == len(listed) and len(ck.headers) == len(listed) \
             and not any(h.problems for h in ck.headers):
-        total = sum(t.nbytes for t in ck.tensors)
+        total = sum(map(_END, ck.tensors)) - sum(map(_START, ck.tensors))  # sum of end - start, in C
         if total != idx.total_size:
             files_total = sum((ctx.files.get(h.file) or 0) for h in ck.headers)
             hint = " (it equals the sum of the shard file sizes, headers included)" if files_total == idx.total_size else ""

@@ -93,6 +93,13 @@ def list_rules() -> str:
 
 
 def run(args) -> int:
+    from ..gcpause import held_off
+
+    with held_off():
+        return _run(args)
+
+
+def _run(args) -> int:
     import os
     import sys
 
@@ -125,9 +132,9 @@ def run(args) -> int:
         spec = os.path.normpath(args.source)
         result.root = os.path.dirname(spec) if os.path.isfile(spec) else spec
     if args.format == "json" and ck.has_weights:
-        from ..analysis.breakdown import summarize
+        from ..checks.summary import summary_of
 
-        p = summarize(ck.tensors, ck.config)["parameters"]
+        p = summary_of(ck)["parameters"]
         result.parameters = {"total": p["total"], "by_dtype": p["by_dtype"]}
     text = _render(result, args.format)
     if args.output:

@@ -36,6 +36,13 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from ..gcpause import held_off
+
+    with held_off():
+        return _run(args)
+
+
+def _run(args) -> int:
     from ..api import build_report
 
     ck = open_from_args(args, tokenizer=not args.no_tokenizer)

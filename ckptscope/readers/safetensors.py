@@ -12,6 +12,7 @@ import math
 import operator
 import re
 from dataclasses import dataclass, field
+from itertools import chain
 
 from ..dtypes import DTYPE_BITS
 from ..errors import HeaderError
@@ -159,8 +160,6 @@ def parse_header(data: bytes, file: str, file_size: int | None = None, strict: b
 
 
 _by_span = operator.attrgetter("start", "end")
-#: a "shape" or "data_offsets" list holding anything but digits, commas and blanks (a float, a sign, true, a string)
-_ODD_NUMBER = re.compile(r'"(?:shape|data_offsets)"\s*:\s*\[[^\]]*[^\d\s,\]]')
 
 
 def _span(name: str, dtype, shape: list, bad) -> int | None:
@@ -184,14 +183,60 @@ def _span(name: str, dtype, shape: list, bad) -> int | None:
     return bits // 8
 
 
+class _Unsound(Exception):
+    pass
+
+
+def _unsound(*_):
+    raise _Unsound
+
+
+_START = operator.attrgetter("start")
+_END = operator.attrgetter("end")
+_SHAPE = operator.attrgetter("shape")
+
+
+def _fast_entries(obj: dict, file: str) -> list[TensorInfo] | None:
+    """The TensorInfo of every entry when each (dtype, shape) seen before needs only a look-up: None as soon as an
+    entry has any problem, or when a shape or offset holds a number that is not a plain non-negative int (a float
+    or a bool equals an int, so it would pass as a shape already checked). The caller then checks every entry."""
+    sizes: dict[tuple, int] = {}
+    out: list[TensorInfo] = []
+    app = out.append
+    get = sizes.get
+    TI = TensorInfo
+    try:
+        for name, ent in obj.items():
+            dtype = ent["dtype"]
+            shape = tuple(ent["shape"])
+            s0, s1 = ent["data_offsets"]
+            if get((dtype, shape)) != s1 - s0 or type(dtype) is not str:
+                if type(ent) is not dict or type(dtype) is not str or type(ent["shape"]) is not list \
+                        or type(ent["data_offsets"]) is not list:
+                    return None
+                size = _span(name, dtype, ent["shape"], _unsound)
+                if size != s1 - s0 or type(s0) is not int or type(s1) is not int or s0 < 0:
+                    return None
+                sizes[(dtype, shape)] = size
+            app(TI(name, dtype, shape, file, s0, s1))
+    except (TypeError, KeyError, ValueError, _Unsound):
+        return None
+    starts = list(map(_START, out))
+    ends = list(map(_END, out))
+    if out and (set(map(type, starts)) != {int} or set(map(type, ends)) != {int} or min(starts) < 0
+                or not set(map(type, chain.from_iterable(map(_SHAPE, out)))) <= {int}):
+        return None
+    return out
+
+
 def validate_header(obj: dict, file: str, file_size: int | None, header_len: int,
                     strict: bool = True, text: str | None = None) -> HeaderInfo:
     """Every check of :func:`parse_header` on a header already decoded from JSON (a file, a snapshot, the Hub's
     sharded-metadata endpoint). ``header_len`` is the header's length in the file. ``obj`` is consumed.
 
-    ``text``: the JSON text ``obj`` was decoded from. When one search of it shows that every shape and offset
-    holds plain non-negative integers only, an entry whose (dtype, shape) was already checked costs a few
-    look-ups; every other entry gets every check."""
+    ``text``: the JSON text ``obj`` was decoded from. Given (and holding no escaped key), a first pass checks each
+    distinct (dtype, shape) once and the other entries by look-up, then the types of every shape and offset in C
+    (:func:`_fast_entries`); at the first entry with any problem it gives up and every entry gets every check."""
     n = header_len
     info = HeaderInfo(file=file, file_size=file_size, header_len=n)
 
@@ -236,26 +281,12 @@ def validate_header(obj: dict, file: str, file_size: int | None, header_len: int
         sizes[(dtype, tuple(shape))] = size
         app(TensorInfo(name, dtype, tuple(shape), file, offs[0], offs[1]))
 
-    if text is not None and ("\\u" in text or _ODD_NUMBER.search(text)):
-        text = None  # an escaped key, or a shape or offset that is not a plain integer somewhere: check every entry
-    if text is None:
+    fast = _fast_entries(obj, file) if text is not None and "\\u" not in text else None
+    if fast is not None:  # every entry sound, every shape and offset a plain int: what every check would give
+        tensors[:] = fast
+    else:  # an escaped key, an entry with a problem, or a number that is not a plain int: check every entry
         for name, ent in obj.items():
             entry(name, ent)
-    else:  # every number in a shape or an offset is a plain integer: entries of a (dtype, shape) seen are cheap
-        TI = TensorInfo
-        get = sizes.get
-        for name, ent in obj.items():
-            try:
-                dtype = ent["dtype"]
-                shape = tuple(ent["shape"])
-                s0, s1 = ent["data_offsets"]
-                ok = get((dtype, shape)) == s1 - s0 and type(dtype) is str
-            except (TypeError, KeyError, ValueError):
-                ok = False
-            if not ok:
-                entry(name, ent)
-            else:
-                app(TI(name, dtype, shape, file, s0, s1))
 
     # Contiguity: sorted by start, the spans must tile [0, data_size) exactly.
     data_size = None if file_size is None else file_size - 8 - n

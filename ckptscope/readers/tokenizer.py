@@ -63,15 +63,17 @@ def _merge_str(m) -> str:
 
 
 class _LazyTokens(Sequence):
-    """id -> token string ("" for holes), built on first use: most commands only need the counts."""
+    """id -> token string ("" for holes), built on first use: most commands only need the counts.
+    ``id_to_tok`` may be a function returning that dict (the vocabulary inverted only when tokens are asked for)."""
 
-    def __init__(self, id_to_tok: dict[int, str], max_id: int) -> None:
+    def __init__(self, id_to_tok, max_id: int) -> None:
         self._src, self._n, self._list = id_to_tok, max_id + 1, None
 
     def _get(self) -> list[str]:
         if self._list is None:
+            src = self._src() if callable(self._src) else self._src
             toks = [""] * self._n
-            for i, t in self._src.items():
+            for i, t in src.items():
                 if 0 <= i < self._n:
                     toks[i] = t
             self._list, self._src = toks, None
@@ -146,15 +148,21 @@ def from_tokenizer_json(data: bytes, file: str = "tokenizer.json") -> TokenizerI
     info.vocab_size = len(all_ids)
     info.max_id = max(all_ids) if all_ids else -1
     if info.max_id < 10_000_000:
-        if id_to_tok is None:
-            id_to_tok = {i: t for t, i in index.items()}
-        if added:
-            id_to_tok = {**id_to_tok, **added}
-        info.tokens = _LazyTokens(id_to_tok, info.max_id)  # type: ignore[assignment]
+        info.tokens = _LazyTokens(_inverse(index, id_to_tok, added), info.max_id)  # type: ignore[assignment]
     if added:
         index = {**index, **{t: i for i, t in added.items()}}
     info._index = index  # type: ignore[attr-defined]
     return info
+
+
+def _inverse(index: dict[str, int], id_to_tok: dict[int, str] | None, added: dict[int, str]):
+    """A function giving id -> token (the vocabulary inverted, then the added tokens over it), for _LazyTokens:
+    inverting a 100k+ vocabulary costs more than the rest of the reading and only GGUF estimates need it."""
+    def get() -> dict[int, str]:
+        inv = id_to_tok if id_to_tok is not None else {i: t for t, i in index.items()}
+        return {**inv, **added} if added else inv
+
+    return get
 
 
 def verify_with_tokenizers(data: bytes, file: str = "tokenizer.json") -> str | None:
