@@ -2,13 +2,14 @@
 ``block_sparse_moe``: ``input_linear`` (experts, 2 x intermediate, H) holds gate and up of every expert,
 ``output_linear`` (experts, H, intermediate) the down projections, ``router.layer`` (experts x H).
 GraniteMoeShared adds ``shared_mlp.input_linear`` (2 x shared_intermediate, H) and ``output_linear``.
-Embeddings are tied by default (granite-3.x MoE checkpoints store no lm_head)."""
+An absent ``tie_word_embeddings`` means untied, as in transformers' GraniteMoe(Shared)Config (default False); the
+granite-3.x MoE checkpoints say ``true`` explicitly and store no lm_head."""
 
 from ...classify import ATTENTION, EMBEDDING, EXPERTS, LM_HEAD, NORM, ROUTER, SHARED
 from ..engine import gqa_attention, linear, norm
 
 MODEL_TYPES = ("granitemoe", "granitemoeshared")
-TIE_DEFAULT = True
+TIE_DEFAULT = False
 DEFAULT_DTYPE = "F32"
 
 
