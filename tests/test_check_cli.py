@@ -196,3 +196,22 @@ def test_tokenizers_library_rejection_is_an_error(run_cli, tmp_path):
     write_json(d / "tokenizer.json", bad)
     code, out, _ = run_cli("check", d, "--select", "MD001")
     assert code == 1 and "MD001" in out and "tokenizers library cannot load it" in out
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="the crash is contained by a forked child")
+def test_a_tokenizers_library_crash_fails_md001_and_check_survives(run_cli, tmp_path, monkeypatch):
+    """A native crash while the tokenizers library loads tokenizer.json (stood in for by a job that kills its own
+    process with SIGSEGV) must not take check down: the forked child dies, check reports MD001 and exits 1."""
+    tokenizers = pytest.importorskip("tokenizers")
+    import os
+    import signal
+
+    from tokenizers.models import BPE
+
+    import ckptscope.readers.tokenizer as tk
+
+    d = build("ST008", "near", tmp_path)
+    write_json(d / "tokenizer.json", json.loads(tokenizers.Tokenizer(BPE({"a": 0, "b": 1, "ab": 2}, [("a", "b")])).to_str()))
+    monkeypatch.setattr(tk, "verify_with_tokenizers", lambda data, file="tokenizer.json": os.kill(os.getpid(), signal.SIGSEGV))
+    code, out, _ = run_cli("check", d, "--select", "MD001")
+    assert code == 1 and "MD001" in out and f"crashed (signal {int(signal.SIGSEGV)})" in out, out

@@ -147,9 +147,14 @@ def run_checks(ck, options: CheckOptions | None = None, *, source_name: str | No
     gguf = getattr(ck, "gguf", None) is not None or any(p.code.startswith("GG") for p in ck.problems)
     ctx.allow_globals = list(options.allow_globals)
     ctx.refused_settings = list(options.refused)
-    from .metadata import finish_tokenizer_verify, start_tokenizer_verify
+    from .metadata import discard_tokenizer_verify, finish_tokenizer_verify, start_tokenizer_verify
 
-    verify = start_tokenizer_verify(ctx) if ctx.on("MD001") else None
+    if ctx.on("MD001"):
+        verify = start_tokenizer_verify(ctx)
+    else:
+        verify = None
+        discard_tokenizer_verify(getattr(ck, "_tokenizer_job", None))
+        ck._tokenizer_job = None
     for name in (GGUF_GROUP_MODULES if gguf else GROUP_MODULES):
         mod = importlib.import_module(f"{__name__}.{name}")
         mod.run(ctx)
@@ -217,7 +222,16 @@ def load_for_check(source, variant=None):
             ck.notes.append(f"{single} is pickle-based ({kind}, by content): scanned statically for what loading "
                             "it would import; it has no safetensors header")
             return ck
-    return load_checkpoint(source, strict=False, variant=variant)
+    from .metadata import discard_tokenizer_verify, prestart_tokenizer_verify
+
+    job = prestart_tokenizer_verify(source)  # MD001's tokenizers-library load, beside the reading below
+    try:
+        ck = load_checkpoint(source, strict=False, variant=variant)
+    except BaseException:
+        discard_tokenizer_verify(job)
+        raise
+    ck._tokenizer_job = job
+    return ck
 
 
 def load_options(source, cli: CheckOptions | None = None) -> CheckOptions:

@@ -60,30 +60,67 @@ def run(ctx) -> None:
                 None)
 
 
-def start_tokenizer_verify(ctx):
-    """Load tokenizer.json with the ``tokenizers`` library in a thread (it releases the GIL) while the other rules
-    run; :func:`finish_tokenizer_verify` adds MD001 when the library rejects a file ckptscope's reader accepted
-    (what users load must load). None when there is nothing to verify."""
-    tok = ctx.ck.tokenizer
-    if tok is None or tok.source != "tokenizer.json":
-        return None
-    from concurrent.futures import ThreadPoolExecutor
-
+def _verify_job(data: bytes):
+    from .. import background
     from ..readers.tokenizer import verify_with_tokenizers
 
+    return background.start(verify_with_tokenizers, data)
+
+
+def prestart_tokenizer_verify(source):
+    """Start MD001's ``tokenizers``-library load of a local tokenizer.json before the checkpoint is read, so that
+    it runs beside the header reading and the other rules (in a forked child: the library holds the GIL, so a
+    thread would run after them, not beside them). None when there is no such file or it cannot be read (the
+    reader reports that). :func:`start_tokenizer_verify` takes the job over or cancels it."""
+    if getattr(source, "kind", None) != "local" or not getattr(source, "root", None):
+        return None
+    import os
+
+    if not os.path.isfile(os.path.join(source.root, "tokenizer.json")):
+        return None
+    try:
+        data = source.read_file("tokenizer.json")
+    except Exception:  # noqa: BLE001 - read problems are reported by the reader's own finding
+        return None
+    return _verify_job(data) if data else None
+
+
+def discard_tokenizer_verify(job) -> None:
+    if job is not None:
+        job.cancel()
+
+
+def start_tokenizer_verify(ctx):
+    """The job loading tokenizer.json with the ``tokenizers`` library while the other rules run (the one
+    :func:`prestart_tokenizer_verify` started, or a new one); :func:`finish_tokenizer_verify` adds MD001 when the
+    library rejects a file ckptscope's reader accepted (what users load must load). None when there is nothing
+    to verify."""
+    pre = getattr(ctx.ck, "_tokenizer_job", None)
+    ctx.ck._tokenizer_job = None
+    tok = ctx.ck.tokenizer
+    if tok is None or tok.source != "tokenizer.json":
+        discard_tokenizer_verify(pre)
+        return None
+    if pre is not None:
+        return pre
     try:
         data = ctx.ck.source.read_file("tokenizer.json")
     except Exception:  # noqa: BLE001 - read problems are reported by the reader's own finding
         return None
-    ex = ThreadPoolExecutor(max_workers=1)
-    fut = ex.submit(verify_with_tokenizers, data)
-    ex.shutdown(wait=False)
-    return fut
+    return _verify_job(data) if data else None
 
 
-def finish_tokenizer_verify(ctx, fut) -> None:
-    if fut is None or any(r[0] == "ST011" and r[2] == "tokenizer.json" for r in ctx.raw):
+def finish_tokenizer_verify(ctx, job) -> None:
+    if job is None:
         return
-    why = fut.result()
+    if any(r[0] == "ST011" and r[2] == "tokenizer.json" for r in ctx.raw):
+        job.cancel()
+        return
+    try:
+        why = job.result()
+    except RuntimeError as e:  # the side job itself failed (not the library's verdict): say so, fail closed
+        why = f"could not be verified with the tokenizers library ({str(e)[:120]})"
+    if why and (why.startswith("crashed") or why.startswith("did not finish")):
+        why = f"could not be loaded: the tokenizers library {why} while loading it"
     if why:
         ctx.add("MD001", f"tokenizer.json {why}", "tokenizer.json")
