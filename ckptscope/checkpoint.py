@@ -82,6 +82,17 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
     ``strict`` raises the first header/index problem (inspect); otherwise problems are collected (check).
     ``variant`` picks a Diffusers weight variant (``fp16``...; default: the full-precision files).
     """
+    jobs: list = []
+    try:
+        ck = _load(source, strict, tokenizer, variant, jobs)
+    finally:  # a background tokenizer parse nobody took (an error, or a path that reads no tokenizer): reap it
+        for got in jobs:
+            got[0].cancel()
+    ck._tokenizer_job = None
+    return ck
+
+
+def _load(source: Source, strict: bool, tokenizer: bool, variant: str | None, jobs: list) -> Checkpoint:
     from .kinds import attach, detect
 
     if not strict and hasattr(source, "confine"):
@@ -96,6 +107,9 @@ def load_checkpoint(source: Source, *, strict: bool = True, tokenizer: bool = Tr
         single = None  # a single .onnx file: its own reader (ckptscope.kinds.onnx)
     if not single and ck.kind is None and source.kind == "local":  # the Hub source says so itself
         require_something_to_read(source, files, legacy_ok=not strict)
+    if tokenizer and (got := _start_tokenizer(source, files)) is not None:
+        ck._tokenizer_job = got
+        jobs.append(got)
 
     if "config.json" in files:
         try:
@@ -247,6 +261,46 @@ def _disp(source: Source, rel: str) -> str:
     return rel if source.kind != "local" else f"{source.root}/{rel}"  # type: ignore[attr-defined]
 
 
+def _start_tokenizer(source: Source, files):
+    """A local tokenizer.json (+ tokenizer_config.json) parsed in a forked child while the headers are read:
+    (job, tokenizer.json bytes), or None (not local, no such file, a process with threads, any read problem: the
+    ordinary reading later reports it where it always did)."""
+    if getattr(source, "kind", None) != "local" or "tokenizer.json" not in files \
+            or getattr(source, "tokenizer_info", None) is not None:
+        return None
+    from . import background
+
+    if not background.can_fork():
+        return None
+    try:
+        data = source.read_file("tokenizer.json")
+        conf = source.read_file("tokenizer_config.json") if "tokenizer_config.json" in files else None
+    except Exception:  # noqa: BLE001 - reported by the ordinary read in _load_tokenizer
+        return None
+    from .readers.tokenizer import tokenizer_json_facts
+
+    return background.start(tokenizer_json_facts, data, conf, fork=True), data
+
+
+def _job_tokenizer(ck: Checkpoint):
+    """The TokenizerInfo from the background parse, or None when there was none (or it did not answer: the
+    ordinary reading then runs). A CkptError from the reader is raised here, as the ordinary reading would."""
+    got = getattr(ck, "_tokenizer_job", None)
+    ck._tokenizer_job = None
+    if got is None:
+        return None
+    job, data = got
+    from .readers.tokenizer import from_facts
+
+    try:
+        result = job.result()
+    except RuntimeError:
+        return None
+    if isinstance(result, str):  # crashed / did not finish: read it here instead
+        return None
+    return from_facts(result, data)
+
+
 def _load_tokenizer(ck: Checkpoint, source: Source, files, strict: bool = False) -> None:
     info = None
     summary = getattr(source, "tokenizer_info", None)  # snapshots keep a summary, not the files
@@ -254,14 +308,17 @@ def _load_tokenizer(ck: Checkpoint, source: Source, files, strict: bool = False)
         ck.tokenizer = info
         return
     try:
-        if "tokenizer.json" in files:
+        from_job = False
+        if "tokenizer.json" in files and (info := _job_tokenizer(ck)) is not None:
+            from_job = True  # tokenizer.json and tokenizer_config.json were parsed beside the header reading
+        elif "tokenizer.json" in files:
             info = from_tokenizer_json(source.read_file("tokenizer.json"), "tokenizer.json")
         elif "vocab.json" in files:
             merges = source.read_file("merges.txt") if "merges.txt" in files else None
             info = from_vocab_json(source.read_file("vocab.json"), merges, "vocab.json")
         elif "vocab.txt" in files:
             info = from_vocab_txt(source.read_file("vocab.txt"), "vocab.txt")
-        if info is not None and "tokenizer_config.json" in files:
+        if info is not None and "tokenizer_config.json" in files and not from_job:
             apply_tokenizer_config(info, source.read_file("tokenizer_config.json"))
     except SourceError as e:
         if strict:  # refused (not a regular file, over its size cap, outside the checkout): never a quiet skip

@@ -249,3 +249,65 @@ def apply_tokenizer_config(info: TokenizerInfo, data: bytes, file: str = "tokeni
             info.special_tokens[key] = v
             if v in index:
                 info.special_token_ids[key] = index[v]
+
+
+# --- tokenizer.json parsed in a forked child, beside the header reading (ckptscope.background) -------------------
+
+_FACT_FIELDS = ("source", "model_type", "base_vocab_size", "added_tokens", "vocab_size", "max_id", "special_tokens",
+                "special_token_ids", "num_merges", "byte_fallback", "config_added_tokens")
+
+
+def tokenizer_json_facts(data: bytes, config_data: bytes | None):
+    """The child's side: :func:`from_tokenizer_json` (+ :func:`apply_tokenizer_config`), then only the small facts
+    (counts, added and special tokens), which cross the pipe. ("error", message, file) for a CkptError."""
+    try:
+        info = from_tokenizer_json(data, "tokenizer.json")
+        if config_data is not None:
+            apply_tokenizer_config(info, config_data)
+    except CkptError as e:
+        return ("error", e.message, e.file)
+    return ("ok", {k: getattr(info, k) for k in _FACT_FIELDS}, info.tokens is not None, info.merges is not None)
+
+
+def from_facts(result, data: bytes) -> TokenizerInfo:
+    """The parent's side: a TokenizerInfo from :func:`tokenizer_json_facts`' answer. The token and merge lists
+    (wanted by few commands) are rebuilt from ``data`` on first use; a CkptError is raised as the reader would."""
+    if not isinstance(result, tuple) or not result or result[0] not in ("ok", "error"):
+        raise RuntimeError(f"tokenizer.json reader in the background gave {str(result)[:80]!r}")
+    if result[0] == "error":
+        raise CkptError(result[1], result[2])
+    _, facts, has_tokens, has_merges = result
+    info = TokenizerInfo(**facts)
+    full: list = []
+
+    def reparse():
+        if not full:
+            full.append(from_tokenizer_json(data, "tokenizer.json"))
+        return full[0]
+
+    if has_tokens:
+        info.tokens = _LazyReparsed(lambda: reparse().tokens, info.max_id + 1)  # type: ignore[assignment]
+    if has_merges:
+        info.merges = _LazyReparsed(lambda: reparse().merges, info.num_merges or 0)  # type: ignore[assignment]
+    return info
+
+
+class _LazyReparsed(Sequence):
+    """A sequence fetched from a function on first use (its length known before)."""
+
+    def __init__(self, get, n: int) -> None:
+        self._fn, self._n, self._seq = get, n, None
+
+    def _get(self):
+        if self._seq is None:
+            self._seq, self._fn = self._fn(), None
+        return self._seq
+
+    def __len__(self) -> int:
+        return self._n if self._seq is None else len(self._seq)
+
+    def __getitem__(self, i):
+        return self._get()[i]
+
+    def __iter__(self):
+        return iter(self._get())
