@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -42,15 +44,29 @@ def _folder(tmp_path, tokenizer_bytes: bytes):
     return d
 
 
-def test_open_checkpoint_takes_the_background_parse(tmp_path, monkeypatch):
+_CHILD = """
+import sys
+import ckptscope.checkpoint as checkpoint
+from ckptscope.api import open_checkpoint
+started = []
+real = checkpoint._start_tokenizer
+checkpoint._start_tokenizer = lambda s, f: started.append(real(s, f)) or started[-1]
+ck = open_checkpoint(sys.argv[1])
+print(started[0] is not None, ck.tokenizer.vocab_size, ck.tokenizer.max_id)
+"""
+
+
+def test_open_checkpoint_takes_the_background_parse(tmp_path):
+    # A fresh interpreter: the parse is forked only from a single-threaded process, and the test run has threads
+    # (torch, the Hub stand-ins) by the time it gets here.
     d = _folder(tmp_path, (TOK / "llama3" / "tokenizer.json").read_bytes())
-    started = []
-    real = checkpoint._start_tokenizer
-    monkeypatch.setattr(checkpoint, "_start_tokenizer", lambda s, f: started.append(real(s, f)) or started[-1])
-    ck = open_checkpoint(str(d))
-    assert started and started[0] is not None  # the child ran
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(d)], capture_output=True, text=True, timeout=120,
+                         cwd=str(FIXTURES.parent))
+    assert out.returncode == 0, out.stderr
+    ran, vocab, max_id = out.stdout.split()
     want = from_tokenizer_json((TOK / "llama3" / "tokenizer.json").read_bytes())
-    assert ck.tokenizer.vocab_size == want.vocab_size == 128256 and ck.tokenizer.max_id == want.max_id
+    assert ran == "True"  # the child ran and its result was taken
+    assert int(vocab) == want.vocab_size == 128256 and int(max_id) == want.max_id
 
 
 def test_a_broken_tokenizer_json_gives_the_same_error_either_way(tmp_path, monkeypatch):
