@@ -30,7 +30,15 @@ def _unknown(raw):
 
 @pytest.mark.parametrize("name", ["meta-llama__Llama-3.1-8B", "Qwen__Qwen3-30B-A3B", "deepseek-ai__DeepSeek-V3",
                                   "transformers__qwen3_next", "transformers__glm4_moe", "transformers__jamba",
-                                  "github-trtllm__nemotron-nas-mini", "transformers__qwen2_5_vl"])
+                                  "github-trtllm__nemotron-nas-mini", "transformers__qwen2_5_vl",
+                                  # two-matrix GELU / ReLU / squared-ReLU / xIELU feed-forwards with LayerNorm biases
+                                  "transformers__gpt_neox", "EleutherAI__pythia-6.9b-deduped", "transformers__phi",
+                                  "microsoft__phi-2", "transformers__starcoder2", "transformers__nemotron",
+                                  "transformers__arcee", "transformers__apertus", "transformers__gptj",
+                                  "transformers__gpt_bigcode", "transformers__dbrx",  # n_inner null, ffn_config
+                                  # attention-free Mamba stacks; attention by index; leading dense layers; MLA
+                                  "tiiuae__falcon-mamba-7b", "transformers__mamba", "transformers__mamba2",
+                                  "transformers__bamba", "transformers__afmoe"])
 def test_approximate_within_5_percent_of_the_oracle_checked_rules(name):
     raw = _cfg(name)
     exact = sum(t.numel for t in predict_inventory(from_dict(raw)))  # the rules, checked against transformers
@@ -51,6 +59,31 @@ def test_approximate_honours_interleaved_moe_and_untied_head():
     assert "lm_head.weight" in names  # absent tie_word_embeddings: untied
     assert any(n.startswith("model.layers.1.mlp.experts.") for n in names)
     assert not any(n.startswith("model.layers.0.mlp.experts.") for n in names)
+
+
+def test_approximate_reads_the_feed_forward_kind_from_the_config():
+    raw = _unknown(_cfg("meta-llama__Llama-3.2-1B"))  # SiLU + RMSNorm: gated
+    names = {t.name for t in approximate(from_dict(raw))}
+    assert "model.layers.0.mlp.gate_proj.weight" in names
+    plain = dict(raw, hidden_act="gelu", layer_norm_eps=1e-5)  # GELU + LayerNorm (GPT-NeoX, Phi): up/down + biases
+    for k in ("rms_norm_eps", "attention_bias", "mlp_bias"):  # (no bias key: LayerNorm-era default, biases)
+        plain.pop(k)
+    inv = {t.name: t.shape for t in approximate(from_dict(plain))}
+    assert "model.layers.0.mlp.gate_proj.weight" not in inv and "model.layers.0.mlp.up_proj.bias" in inv
+    assert inv["model.layers.0.input_layernorm.bias"] == (raw["hidden_size"],)
+    explicit = dict(plain, gated_mlp=True)  # an explicit key wins over the heuristic
+    assert "model.layers.0.mlp.gate_proj.weight" in {t.name for t in approximate(from_dict(explicit))}
+
+
+def test_approximate_pattern_only_layer_count_and_ffn_only_blocks():
+    raw = _unknown(_cfg("transformers__nemotron_h"))
+    assert "num_hidden_layers" not in raw  # (transformers derives it from layers_block_type)
+    names = [t.name for t in approximate(from_dict(raw))]
+    pattern = raw["layers_block_type"]
+    for i, kind in enumerate(pattern):
+        has_attn = any(n.startswith(f"model.layers.{i}.self_attn.") for n in names)
+        assert has_attn == (kind == "full_attention"), (i, kind)
+    assert not any(n.startswith(f"model.layers.{len(pattern)}.") for n in names)
 
 
 def test_absurd_config_gets_no_estimate():

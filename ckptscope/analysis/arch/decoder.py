@@ -33,7 +33,7 @@ class Spec:
     attn: str = "self_attn"
     qkv_bias: object = False
     o_bias: object = False
-    qkv: str = "split"  #: split q/k/v, or "fused" (one qkv_proj)
+    qkv: str = "split"  #: split q/k/v, "fused" (one qkv_proj) or "mla" (DeepSeek latent attention)
     qk_norm: str | None = None  #: None | "head" (head_dim) | "full" (heads*head_dim) | "head2d" (heads, head_dim)
     qk_norm_on: object = True
     qk_names: tuple[str, str] = ("q_norm", "k_norm")
@@ -92,6 +92,11 @@ def attention(p: str, d, s: Spec, comp=ATTENTION, nrm=NORM):
     qb, ob = opt(d, s.qkv_bias), opt(d, s.o_bias)
     H, q, kv = d.H, d.nh * d.hd, d.kv * d.hd
     a = f"{p}.{s.attn}"
+    if s.qkv == "mla":  # DeepSeek multi-head latent attention (low-rank q and compressed kv)
+        from .families.text_more import mla
+
+        yield from mla(a, d)
+        return
     if s.qkv == "fused":
         yield from linear(a + ".qkv_proj", q + 2 * kv, H, comp, qb)
     else:
@@ -180,7 +185,7 @@ def decoder_layer(d, s: Spec, i: int, mixer: str, ffn: str, layout):
     p = f"{s.root}{s.layers}.{i}"
     if mixer == "attention":
         yield from attention(p, d, s)
-    else:
+    elif mixer != "none":  # (a Nemotron-H style block may be a feed-forward alone)
         from .mixers import mixer as _mixer
 
         yield from _mixer(p, d, s, mixer)
@@ -193,13 +198,14 @@ def decoder_layer(d, s: Spec, i: int, mixer: str, ffn: str, layout):
         yield from norm(f"{p}.{n}", d.H, NORM, nb)
 
 
-def tensors(s: Spec, d, layout):
+def tensors(s: Spec, d, layout, plan: list[tuple[str, str]] | None = None):
+    """The whole stack; ``plan`` ((mixer, ffn) per layer) overrides the spec's own schedule."""
     d.layout = layout
     d.need("H", "L", "V")
     if s.model_types[0] not in ("mamba", "mamba2"):
         d.need("nh", "kv", "hd")
     yield f"{s.root}{s.embed}.weight", (d.V, d.H), EMBEDDING, None
-    for i, (mixer, ffn) in enumerate(layer_plan(d, s)):
+    for i, (mixer, ffn) in enumerate(plan if plan is not None else layer_plan(d, s)):
         yield from decoder_layer(d, s, i, mixer, ffn, layout)
     yield from norm(f"{s.root}{s.final_norm}", d.H, NORM, opt(d, s.norm_bias))
     if not d.tied:

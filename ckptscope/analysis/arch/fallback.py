@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ..classify import AUDIO, MTP, PROJECTOR, VISION
 from .decoder import Spec, tensors as decoder_tensors
+from .schedule import ATTENTION_TYPES
 from .engine import LIN, Dims, ExpectedTensor, PredictionError, build, glu_mlp, linear, norm
 
 META = "transformers meta build"
@@ -39,6 +40,147 @@ def _recurrent(c) -> str:
     return "mamba"
 
 
+#: activations whose published families use a gated (GLU) feed-forward whatever the norm
+_GATED_ACTS = ("silu", "swish", "swiglu", "geglu", "reglu", "glu")
+#: activations chosen for plain two-matrix feed-forwards (squared ReLU, xIELU)
+_PLAIN_ACTS = ("relu", "relu2", "relu_squared", "xielu", "squared_relu")
+_WIDTH_KEYS = ("intermediate_size", "n_inner", "d_ff", "ffn_dim", "ffn_hidden_size", "decoder_ffn_dim",
+               "block_ff_dim", "feed_forward_dim", "mlp_dim", "ffn_inner_dim", "inner_dim")
+_LN_KEYS = ("layer_norm_eps", "layer_norm_epsilon", "norm_epsilon", "layernorm_epsilon", "do_layer_norm_before")
+_RMS_KEYS = ("rms_norm_eps", "rms_norm_epsilon", "rmsnorm_eps")
+_EXPERT_WIDTH_KEYS = ("expert_ffn_hidden_size", "moe_ffn_hidden_size", "expert_intermediate_size",
+                      "moe_hidden_size", "expert_hidden_size", "moe_ffn_dim", "expert_dim")
+_SSM_ONLY = "__ckptscope_state_space_only"  #: set by canonical() on its own copy of the config
+_BIAS_KEYS = ("attention_bias", "use_bias", "bias", "enable_bias", "add_bias_linear", "qkv_bias")
+
+
+def _act(c) -> str:
+    for k in ("hidden_act", "hidden_activation", "activation_function", "activation", "act_fn", "mlp_act",
+              "feed_forward_proj"):
+        v = c.get(k)
+        if isinstance(v, str):
+            return v.lower()
+    return ""
+
+
+def _layer_norm(c) -> bool:
+    """LayerNorm (with bias) rather than RMSNorm: the config names a layer-norm epsilon and no RMS one."""
+    if c.get("use_rms_norm") is not None or c.get("rms_norm") is not None:
+        return not bool(c.get("use_rms_norm", c.get("rms_norm")))
+    if str(c.get("normalization_type") or c.get("norm_type") or "").lower().startswith("rms"):
+        return False
+    return any(c.get(k) is not None for k in _LN_KEYS) and not any(c.get(k) is not None for k in _RMS_KEYS)
+
+
+def gated(c) -> bool:
+    """Does the dense feed-forward have a gate (gate/up/down) or is it two matrices (up/down)? An explicit key
+    wins; else the activation: ``*glu``/SiLU families are gated, squared-ReLU / xIELU ones are not, and a GELU or
+    ReLU is gated in the RMSNorm generation (Gemma, T5 v1.1) and plain in the LayerNorm one (GPT-2, GPT-NeoX,
+    Phi, StarCoder2, Falcon, OPT, BERT)."""
+    for k in ("gated_mlp", "use_glu", "glu_mlp", "mlp_gated", "use_gated_mlp", "gated_ffn"):
+        if isinstance(c.get(k), bool):
+            return c.get(k)
+    a = _act(c)
+    if a.startswith("gated-") or any(a == g or a.endswith(g) for g in _GATED_ACTS):
+        return True
+    if a in _PLAIN_ACTS:
+        return False
+    return not _layer_norm(c)
+
+
+def _width(c, H):
+    """The dense feed-forward width: the first usable width key (a per-layer list: its mean), an explicit
+    ``ffn_config`` (DBRX) or ``mlp_config``, else 4 x hidden (the GPT convention when ``n_inner`` is null)."""
+    for src in (c.raw, c.full, c.get("ffn_config"), c.get("mlp_config")):
+        if not isinstance(src, dict):
+            continue
+        for k in _WIDTH_KEYS:
+            v = src.get(k)
+            if isinstance(v, list) and v and all(isinstance(x, int) and not isinstance(x, bool) and x > 0
+                                                  for x in v):
+                return round(sum(v) / len(v))
+            if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+                return v
+    return 4 * H if isinstance(H, int) and H > 0 else None
+
+
+def _state_space_only(c) -> bool:
+    """A Mamba-style stack: state-space sizes, no attention head count of its own and no key placing attention
+    layers (hybrids such as Jamba, Zamba, Bamba, Falcon-H1, Nemotron-H name their attention heads)."""
+    if not (c.hidden_size and c.num_hidden_layers):
+        return False
+    if not any(c.get(k) is not None for k in ("state_size", "ssm_state_size", "d_state", "mamba_d_state")):
+        return False
+    if any(c.get(k) is not None for k in ("num_attention_heads", "n_head", "num_key_value_heads", "n_heads",
+                                          "attn_layer_period", "hybrid_override_pattern", "layers_block_type",
+                                          "attn_layer_indices", "full_attention_interval")):
+        return False
+    lt = c.get("layer_types")
+    return not (isinstance(lt, list) and any(str(t) in ATTENTION_TYPES for t in lt))
+
+
+def canonical(config):
+    """The config as the generic estimate reads it: the text decoder's fields at the top (towers kept), the
+    dense width found under any of its names, and the number of heads of a pure state-space stack."""
+    from ...readers.config import TEXT_KEYS, from_dict
+
+    flat = {k: v for k, v in config.full.items() if k not in TEXT_KEYS}
+    if config.raw is not config.full:
+        flat.update({k: v for k, v in config.raw.items() if k not in ("vision_config", "audio_config")})
+    for k in ("vision_config", "audio_config"):
+        v = getattr(config, k, None)
+        if isinstance(v, dict):
+            flat[k] = v
+    c = from_dict(dict(flat), config.file)
+    w = _width(c, c.hidden_size)
+    if w is not None and not isinstance(c.get("intermediate_size"), int) and not _state_space_only(c):
+        flat["intermediate_size"] = w
+    if c.num_hidden_layers is None:  # the layer count only as the length of a per-layer list
+        for k in ("layer_types", "layers_block_type", "hybrid_override_pattern", "block_configs"):
+            v = c.get(k)
+            if isinstance(v, (list, str)) and 0 < len(v) <= 100_000:
+                flat["num_hidden_layers"] = len(v)
+                break
+    if c.moe_intermediate_size is None:  # the expert width under the names remote-code families give it
+        for k in _EXPERT_WIDTH_KEYS:
+            v = c.get(k)
+            if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+                flat["moe_intermediate_size"] = v
+                break
+    if c.get("n_shared_experts") is None:  # the shared-expert count under other names
+        for k in ("num_shared_experts", "moe_num_shared_experts", "num_shared_expert", "n_shared_expert",
+                  "shared_expert_num", "num_shared_expert_layers"):
+            v = c.get(k)
+            if isinstance(v, list) and v and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+                v = max(v)  # Hunyuan: one count per layer
+            if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+                flat["n_shared_experts"] = v
+                break
+    if c.get("first_k_dense_replace") is None:  # the leading dense layers under other names
+        for k in ("num_dense_layers", "n_dense_layers", "first_dense_layers", "num_first_dense_layers",
+                  "dense_layers_num"):
+            v = c.get(k)
+            if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+                flat["first_k_dense_replace"] = v
+                break
+    if c.num_experts_per_tok is None:
+        for k in ("moe_topk", "experts_per_token", "num_selected_experts", "moe_k"):
+            v = c.get(k)
+            if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+                flat["num_experts_per_tok"] = v
+                break
+    if _state_space_only(c):  # attention-free Mamba stack: every layer a mixer, no feed-forward
+        flat[_SSM_ONLY] = True
+        inner = c.get("intermediate_size")  # a Mamba config's intermediate_size is the mixer's d_inner
+        if isinstance(inner, int) and not isinstance(inner, bool) and inner > 0 and c.hidden_size:
+            flat["mamba_expand"] = inner / c.hidden_size
+        flat["num_attention_heads"] = flat["num_key_value_heads"] = 1
+        flat["head_dim"] = c.hidden_size
+    c2 = from_dict(flat, config.file)
+    c2.model_type, c2.architectures = config.model_type, config.architectures
+    return c2
+
+
 def generic_spec(c) -> Spec:
     E = c.num_experts or 0
     shared = None
@@ -47,8 +189,14 @@ def generic_spec(c) -> Spec:
     elif _g(c, "n_shared_experts", "num_shared_experts", "moe_num_shared_experts"):
         shared = "shared_experts"
     qk = "head" if (c.get("use_qk_norm") or c.get("qk_norm") or c.get("qk_layernorm")) else None
-    return Spec(("generic",), tie=False, qkv_bias=("attention_bias", False), o_bias=("attention_bias", False),
-                mlp_bias="mlp_bias", qk_norm=qk, moe="experts" if E > 1 else None,
+    ln = _layer_norm(c)
+    bias = next((bool(c.get(k)) for k in _BIAS_KEYS if isinstance(c.get(k), bool)), ln)  # GPT-style: biases
+    mb = c.get("mlp_bias")
+    mla = all(isinstance(getattr(c, k, None), int) for k in ("kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim",
+                                                              "v_head_dim"))
+    return Spec(("generic",), tie=False, qkv_bias=bias, o_bias=bias, qkv="mla" if mla else "split",
+                mlp_bias=bool(mb) if isinstance(mb, bool) else bias, norm_bias=ln,
+                mlp="glu" if gated(c) else "updown", qk_norm=qk, moe="experts" if E > 1 else None,
                 moe_inter="moe_intermediate_size" if c.moe_intermediate_size else "intermediate_size",
                 shared=shared, shared_inter="shared_expert_intermediate_size" if shared == "shared_expert" else None,
                 hybrid=True, recurrent=_recurrent(c))
@@ -61,6 +209,18 @@ class _Generic:
     def __init__(self, c):
         self.spec = generic_spec(c)
 
+    def _plan(self, d):
+        """(mixer, ffn) per layer when the config spells it out block by block (Nemotron-H's pattern) or the
+        stack is attention-free; None: the common placement keys (schedule.layer_plan)."""
+        from .schedule import block_pattern
+
+        if d.get(_SSM_ONLY):
+            return [(self.spec.recurrent, "none")] * d.L
+        pat = block_pattern(d)
+        if pat is not None and len(pat) == d.L:
+            return [(self.spec.recurrent if m == "mamba2" else m, f) for m, f in pat]
+        return None
+
     def tensors(self, d, layout):
         c = d.c
         if isinstance(c.get("block_configs"), list):
@@ -68,7 +228,7 @@ class _Generic:
 
             yield from _deci(self.spec, d, layout)
         else:
-            yield from decoder_tensors(self.spec, d, layout)
+            yield from decoder_tensors(self.spec, d, layout, self._plan(d))
         n = c.num_nextn_predict_layers or _g(c, "num_mtp_layers", "mtp_num_hidden_layers") or 0
         for k in range(int(n) if isinstance(n, int) else 0):  # one decoder layer + input projection each
             p = f"mtp.{k}"
@@ -147,8 +307,8 @@ def _vit(v: dict):
 
 
 def approximate(config) -> list[ExpectedTensor]:
-    fam = _Generic(config)
-    return build(fam, config, {}, "generic")
+    c = canonical(config)
+    return build(_Generic(c), c, {}, "generic")
 
 
 def meta_build(config) -> list[ExpectedTensor] | None:

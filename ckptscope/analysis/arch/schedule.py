@@ -74,6 +74,10 @@ def mixer_kinds(d, recurrent: str = "linear_attention") -> list[str]:
             t = str(t)
             out.append("attention" if t in ATTENTION_TYPES else recurrent)
         return out + ["attention"] * (L - len(out))
+    ali = _ints(g("attn_layer_indices"))  # Bamba: the attention layers by index, the rest recurrent
+    if ali is not None:
+        s = set(ali)
+        return ["attention" if i in s else recurrent for i in range(L)]
     atl = _ints(g("attn_type_list"))  # MiniMax-Text-01: 1 = softmax attention, 0 = lightning attention
     if atl is not None:
         out = ["attention" if x == 1 else recurrent for x in atl[:L]]
