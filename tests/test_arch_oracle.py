@@ -43,6 +43,11 @@ TRANSFORMERS5 = {
     "deepseek_v2": {"mtp": False},
     "glm4_moe": {"mtp": False},  # GLM-4.5's Hub checkpoints carry the DeepSeek-style MTP layer; transformers not
     "qwen3_next": {"mtp": False},
+    # families/qwen35.py: the Hub's MTP layer and fused main-stack experts; a text-only model transformers built
+    # itself saves the decoder under model. (not model.language_model.)
+    "qwen3_5": {"mtp": False}, "qwen3_5_moe": {"mtp": False, "fused_experts": False},
+    "qwen3_5_text": {"mtp": False, "lm_prefix": False},
+    "qwen3_5_moe_text": {"mtp": False, "fused_experts": False, "lm_prefix": False},
     "mimo": {"mtp": False},
     "minimax": {"lightning_buffers": True},  # transformers 5 saves the lightning-attention decay buffers
     # checkpoints written by transformers 4.x (the Hub's) name a CLIP/SigLIP tower vision_tower.vision_model.*

@@ -79,7 +79,7 @@ RULES: list[tuple[re.Pattern, str]] = [
                 r"|shared|embedding"
                 r"|token_type_embeddings|embeddings\.tok|wordembeddings)(\.|$)"), EMBEDDING),
     (re.compile(r"(^|\.)(wpe|position_embeddings|embed_positions|relative_attention_bias|pos_embed)(\.|$)"), POSITION),
-    (re.compile(r"(self_attn|\.attn\.|attention|SelfAttention|EncDecAttention|cross_attn|encoder_attn|\.attn$"
+    (re.compile(r"(self_attn|\.attn\.|\.linear_attn\.|attention|SelfAttention|EncDecAttention|cross_attn|encoder_attn|\.attn$"
                 r"|\.q_proj|\.k_proj|\.v_proj|\.o_proj|\.qkv_proj|\.sinks$|\.c_attn|\.wq\.|\.wk\.|\.wv\.|\.wo\.)"),
      ATTENTION),
     (re.compile(r"(\.mlp\.|feed_forward|\.ffn\.|DenseReluDense|\.intermediate\.|\.output\.dense|\.fc\d|\.c_fc"

@@ -63,6 +63,8 @@ class Spec:
     hybrid: bool = False  #: layers may be recurrent mixers (schedule.mixer_kinds)
     recurrent: str | None = None  #: the recurrent mixer kind (mixers.py): gated_deltanet, mamba, mamba2
     mixer_name: str | None = None  #: module name of the recurrent mixer (default: mixers.py's)
+    deltanet_split: bool = False  #: gated DeltaNet with in_proj_qkv / in_proj_z / in_proj_b / in_proj_a (Qwen3.5)
+    #: instead of Qwen3-Next's in_proj_qkvz / in_proj_ba
     mamba_norms: bool = False  #: Jamba's dt/B/C layernorms inside the Mamba mixer
     mamba_rms_norm: bool = True  #: Mamba-2 gated norm present unless the config says mamba_rms_norm false
     extra: object = None  #: optional callable(d, s, layout) yielding extra tensors after the stack (MTP)

@@ -6,7 +6,8 @@ sequence (constant in the sequence length, unlike a KV cache).
 - ``mamba2``: Mamba-2 (``in_proj`` to 2 x d_inner + 2 x groups x d_state + heads, ``conv1d`` over
   d_inner + 2 x groups x d_state, per-head ``A_log``/``D``/``dt_bias``, gated RMS ``norm`` of d_inner);
 - ``gated_deltanet``: Qwen3-Next's gated DeltaNet (``in_proj_qkvz``, ``in_proj_ba``, ``conv1d``, per-value-head
-  ``A_log``/``dt_bias``, head-wise ``norm``, ``out_proj``);
+  ``A_log``/``dt_bias``, head-wise ``norm``, ``out_proj``); Qwen3.5's (``Spec.deltanet_split``) has the same
+  state and sizes with ``in_proj_qkv`` / ``in_proj_z`` / ``in_proj_b`` / ``in_proj_a`` in place of the two fused ones;
 - ``short_conv``: LFM2's gated short convolution (tensors in ``families/liquid.py``): state only.
 """
 
@@ -98,6 +99,14 @@ def mixer(p: str, d, s, kind: str):
         yield m + ".dt_bias", (x["nv"],), A, None
         yield m + ".A_log", (x["nv"],), A, None
         yield m + ".conv1d.weight", (2 * kd + vd, 1, x["conv"]), A, None
+        if getattr(s, "deltanet_split", False):  # Qwen3.5: the four input projections kept apart
+            yield m + ".norm.weight", (x["dv"],), NORM, None
+            yield from linear(m + ".out_proj", H, vd, A)
+            yield from linear(m + ".in_proj_qkv", 2 * kd + vd, H, A)
+            yield from linear(m + ".in_proj_z", vd, H, A)
+            yield from linear(m + ".in_proj_b", x["nv"], H, A)
+            yield from linear(m + ".in_proj_a", x["nv"], H, A)
+            return
         yield from linear(m + ".in_proj_qkvz", 2 * kd + 2 * vd, H, A)
         yield from linear(m + ".in_proj_ba", 2 * x["nv"], H, A)
         yield m + ".norm.weight", (x["dv"],), NORM, None

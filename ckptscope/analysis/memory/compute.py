@@ -20,7 +20,8 @@ from .weights import classify_cached
 #: the top-k weights are not cast back), read in transformers 5.17/5.23
 FP32_ROUTING = {"deepseek_v2", "deepseek_v3", "mixtral"}
 #: families whose router casts the top-k weights back to the activation dtype
-ACT_ROUTING = {"qwen2_moe", "qwen3_moe", "qwen3_next", "qwen3_vl_moe", "qwen3_5_moe", "olmoe", "gpt_oss"}
+ACT_ROUTING = {"qwen2_moe", "qwen3_moe", "qwen3_next", "qwen3_vl_moe", "qwen3_5_moe", "qwen3_5_moe_text", "olmoe",
+               "gpt_oss"}
 MOE_DISPATCH = ("transformers", "fused")
 #: families with per-head RMSNorm on q and k (q_norm / k_norm), which save their own fp32 copies in training
 QK_NORM = {"qwen3", "qwen3_moe", "olmo2", "olmoe", "gemma3", "gemma3_text"}
