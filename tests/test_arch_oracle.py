@@ -61,6 +61,7 @@ TRANSFORMERS5 = {
     "glm4_moe_lite": {"mtp": False}, "kimi_linear": {"hub_names": False},
     "longcat_flash": {"zero_expert_weights": True, "mtp": False}, "olmo_hybrid": {"equal_conv_split": True},  # transformers 5 sizes gate_up_proj for the zero experts too
     "gemma3n": {"kv_shared_weights": False}, "gemma3n_text": {"kv_shared_weights": False},  # the Hub's (transformers 4.53) files keep K/V of the KV-shared layers
+    "gemma4": {"kv_shared_weights": False}, "gemma4_text": {"kv_shared_weights": False},  # so do Gemma 4's E2B/E4B Hub files
 }
 
 
