@@ -78,6 +78,10 @@ VARIANTS = {
                                   {"num_hidden_layers": 3, "first_k_dense_replace": 1, "num_shared_experts": 1,
                                    "prefix_dense_intermediate_size": 4096},
                                   "class defaults, 3 layers: one dense prefix layer of 4096, one shared expert"),
+    "transformers__deepseek_v4": ("deepseek_v4", "DeepseekV4ForCausalLM", {"num_hidden_layers": 5},
+                                  "DeepSeek-V4 widths (the class documents V4-Flash-Base), 5 layers: the class "
+                                  "default schedule 2 x HCA then HCA / CSA alternating (HCA, HCA, HCA, CSA, HCA), "
+                                  "3 hash-routed MoE layers then 2 top-k MoE layers"),
 }
 
 #: stem -> (config dict, SOURCE.md text)

@@ -59,6 +59,13 @@ KNOWN_NOTES = {
         "(with their own embed_tokens/shared_head copies, enorm/hnorm/eh_proj); transformers does not build them, "
         "so they are absent here.",
     ],
+    "deepseek_v4": [
+        "Real Hub checkpoints (DeepSeek-V4-Flash and its -0731 / DSpark re-releases) are written by DeepSeek, not "
+        "transformers: DeepSeek's names without the `model.` prefix (embed.weight, layers.N.attn.kv_norm, "
+        "hc_head_fn, ...), F8_E4M3 linears with F8_E8M0 `.scale` block grids, FP4 routed experts packed two per "
+        "byte with per-32 `.scale` tensors (expert_dtype fp4), and the MTP layer(s) as mtp.N.*; from_config "
+        "applies no quantizer and builds no MTP layer, so the oracle has none of that.",
+    ],
     "gpt_oss": [
         "Real Hub checkpoint stores the MoE expert weights as MXFP4 (`*_blocks` U8 + `*_scales` U8) with BF16 "
         "elsewhere; from_config does not apply the quantizer, so the oracle lists dense expert tensors "

@@ -69,11 +69,11 @@ MTP_PAT = re.compile(r"(^|\.)(mtp|nextn|mtp_layers|next_n)(\.|_|\d)")
 RULES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\.altup_(unembed_)?projections\."), OTHER),  # Gemma 3n AltUp stream projections (not an MLP)
     (re.compile(r"(shared_experts?|shared_mlp)\.(?!gate\.weight)"), SHARED),
-    (re.compile(r"(\.shared_expert_gate\.|\.router\.|\.mlp\.gate\.|\.block_sparse_moe\.gate\.|\.moe\.gate\."
+    (re.compile(r"(\.shared_expert_gate\.|\.router\.|\.mlp\.gate\.|\.ffn\.gate\.|\.block_sparse_moe\.gate\.|\.moe\.gate\."
                 r"|e_score_correction_bias|\.gate\.e_score|\.router_logits|\.mlp\.router$|\.expert_bias)"), ROUTER),
     (re.compile(r"(\.experts\.|\.block_sparse_moe\.experts|\.moe\.experts|\.block_sparse_moe\.(input|output)_linear)"), EXPERTS),
     (re.compile(r"(norm|layernorm|layer_norm|ln_\w+|ln\d*|LayerNorm|_ln|\.ln)(\.|_|$)|(^|\.)(ln_f|norm)\."), NORM),
-    (re.compile(r"^(?:model\.|transformer\.|bert\.|roberta\.|language_model\.|thinker\.)?(lm_head|embed_out|output|cls|score|classifier|qa_outputs|pooler)\."
+    (re.compile(r"^(?:model\.|transformer\.|bert\.|roberta\.|language_model\.|thinker\.)?(lm_head|embed_out|output|cls|score|classifier|qa_outputs|pooler)\.|^head\.weight$"
                 r"|\.shared_head\.head\."), LM_HEAD),
     (re.compile(r"(^|\.)(embed_tokens|embed_tokens_per_layer|wte|word_embeddings|tok_embeddings|token_embd|embed_in"
                 r"|shared|embedding"

@@ -180,6 +180,12 @@ def layer_kinds(config: ModelConfig | None) -> dict | None:
             except PredictionError:
                 pass
     out = {"family": key, "layers": kinds, "counts": counts, "state": state}
+    rows = getattr(fam, "kv_rows", None)  # a family's own per-layer cache rows (families/deepseek_v4.py)
+    if callable(rows) and L:
+        try:
+            out["kv_rows"] = rows(d)
+        except PredictionError:
+            pass
     kvs = getattr(fam, "kv_shapes", None)  # per-layer (KV heads, K dim, V dim) where they vary (text_more.py)
     if callable(kvs) and L:
         try:

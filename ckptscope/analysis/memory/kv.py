@@ -11,7 +11,9 @@ Each decoder layer is one of:
   or ``full`` (storage for the whole context: llama.cpp ``--swa-full``, engines without SWA support, and
   transformers right after a prefill, whose cached window is a view that keeps the whole prefill tensor alive);
 - ``state``: linear attention / SSM layers: a fixed recurrent + convolution state per sequence, no per-token cache;
-- ``cross``: encoder-decoder cross-attention: K/V of the encoder output, one per encoder token, per decoder layer.
+- ``cross``: encoder-decoder cross-attention: K/V of the encoder output, one per encoder token, per decoder layer;
+- ``compressed``: one cached row per ``compress`` tokens (DeepSeek-V4's compressed-sparse and heavily compressed
+  attention, next to their sliding window and a fixed ``state`` buffer: see families/deepseek_v4.py ``kv_rows``).
 """
 
 from __future__ import annotations
@@ -66,13 +68,14 @@ def row_bytes(values: int, kv_dtype: str) -> int:
 @dataclass
 class LayerKV:
     index: int
-    kind: str  #: full | sliding | state | cross (cross rows are extra entries for enc-dec decoder layers)
+    kind: str  #: full | sliding | state | cross | compressed (a layer may have several rows: cross, DeepSeek-V4)
     k_values: int = 0  #: K values cached per token (all KV heads of the layer together)
     v_values: int = 0  #: V values per token (0 when V shares K's storage, as MLA's latent does)
     window: int | None = None
     state_bytes: int = 0  #: fixed per-sequence state of linear-attention / SSM layers
     kv_heads: int | None = None  #: heads the K/V split into under tensor parallelism (None: not split, e.g. MLA)
     note: str = ""
+    compress: int = 1  #: tokens per cached row (compressed rows: one row per ``compress`` tokens, floor)
 
     def bytes_per_token(self, kv_dtype: str) -> int:
         return row_bytes(self.k_values, kv_dtype) + (row_bytes(self.v_values, kv_dtype) if self.v_values else 0)
@@ -227,6 +230,9 @@ def kv_layout(config: ModelConfig, *, mla: str = "latent", state_dtype_bytes: in
                               and mt in ENCODER_ONLY):
         return KVLayout([], "none", ["encoder-only model: it attends to the whole input at once and keeps no KV cache"],
                         encoder_only=True)
+    rows = (_arch_kinds(config) or {}).get("kv_rows")
+    if rows:
+        return _rows_layout(config, rows, state_dtype_bytes)
     kinds, notes = layer_kinds(config)
     heads = config.num_attention_heads or 0
     kvh = config.num_key_value_heads or heads
@@ -300,6 +306,34 @@ def kv_layout(config: ModelConfig, *, mla: str = "latent", state_dtype_bytes: in
                     sliding_window=window if "sliding" in kinds else None, mla=mla if config.is_mla else None)
 
 
+def _rows_layout(config: ModelConfig, rows: list, state_dtype_bytes: int) -> KVLayout:
+    """The layout from the architecture rules' own per-layer rows (DeepSeek-V4: sliding window + compressed rows +
+    compressor buffer per layer; one KV head, K = V, replicated under tensor parallelism)."""
+    layers: list[LayerKV] = []
+    window = None
+    for i, per in enumerate(rows):
+        for r in per:
+            if r["kind"] == "state":
+                layers.append(LayerKV(i, "state", state_bytes=r["state_values"] * state_dtype_bytes, kv_heads=1,
+                                      note=r.get("note", "")))
+                continue
+            w = r.get("window")
+            window = w if w else window
+            layers.append(LayerKV(i, r["kind"], r["values"], 0, w, kv_heads=1, note=r.get("note", ""),
+                                  compress=r.get("compress", 1)))
+    per_kind: dict[str, set] = {}
+    for L in layers:
+        per_kind.setdefault(L.kind, set()).add(L.note)
+    notes = ["DeepSeek-V4 shared-KV MQA: one KV head whose K and V are one tensor (counted once); every layer keeps "
+             "a sliding window, compressed layers add rows for older tokens (architecture rules, kv_rows)"]
+    notes += [n for k in ("sliding", "compressed", "state") for n in sorted(per_kind.get(k, ())) if n]
+    notes.append("the single KV head and the compressors are replicated on every tensor-parallel GPU")
+    if config.num_nextn_predict_layers:
+        notes.append(f"{config.num_nextn_predict_layers} multi-token-prediction layer(s) not counted: they cache only "
+                     "when used for speculative decoding (add one sliding-window layer's worth each)")
+    return KVLayout(layers, "MQA (shared K=V) + compressed", notes, sliding_window=window)
+
+
 def per_layer_kv_heads(config: ModelConfig) -> list[int] | None:
     """KV heads of each decoder layer when they differ by layer: Nemotron-NAS / DeciLM ``block_configs`` (the same
     blocks the architecture rules in analysis/arch/families/remote.py build the weights from): an attention block
@@ -332,7 +366,7 @@ def tp_share(layer: LayerKV, tp: int) -> float:
     """
     if tp <= 1:
         return 1.0
-    if layer.kind == "state":
+    if layer.kind == "state" and layer.kv_heads is None:
         return 1.0 / tp  # linear-attention / SSM heads split like attention heads
     if not layer.kv_heads:
         return 1.0
@@ -361,6 +395,7 @@ def kv_cache_bytes(layout: KVLayout, context: int, batch: int = 1, kv_dtype: str
                 toks = min(context, L.window)
             else:
                 toks = context
+            toks //= max(1, L.compress)
             b = L.bytes_per_token(kv_dtype) * toks * batch
         b = int(round(b * tp_share(L, tp)))
         by_kind[L.kind] = by_kind.get(L.kind, 0) + b
@@ -376,7 +411,7 @@ def bytes_per_token(layout: KVLayout, kv_dtype: str = "bf16", tp: int = 1) -> di
     for L in layout.layers:
         if L.kind == "state":
             continue
-        b = L.bytes_per_token(kv_dtype) * tp_share(L, tp)
+        b = L.bytes_per_token(kv_dtype) * tp_share(L, tp) / max(1, L.compress)
         allp += b
         if L.kind != "sliding":
             grow += b
