@@ -35,7 +35,7 @@ from ...classify import ATTENTION, EMBEDDING, EXPERTS, LM_HEAD, MLP, MTP, NORM, 
 from ..decoder import CustomFamily, Spec, SpecFamily, _as_mtp, attention, dense_mlp
 from ..engine import PredictionError, glu_mlp, linear, norm
 from ..mixers import mixer
-from ..schedule import moe_flags
+from ..schedule import mixer_kinds, moe_flags
 
 TF = "transformers 5.23 meta-device build (fixtures/oracle/transformers__{})"
 A = ATTENTION
@@ -369,9 +369,7 @@ def _olmo_state(d, kind):
 # ---- Bamba, Falcon-Mamba -------------------------------------------------------------------------------------
 
 def _bamba_types(d) -> list[str]:
-    idx = d.get("attn_layer_indices")
-    idx = {x for x in idx if isinstance(x, int)} if isinstance(idx, list) else set()
-    return ["attention" if i in idx else "mamba2" for i in range(d.L)]
+    return mixer_kinds(d, "mamba2")  # attention at attn_layer_indices, Mamba-2 elsewhere
 
 
 def _bamba(s, d, layout):
