@@ -57,6 +57,34 @@ def env_with_repo() -> dict:
     return env
 
 
+def _loopback(host) -> bool:
+    return isinstance(host, str) and (host in ("localhost", "::1") or host.startswith("127."))
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_out(monkeypatch):
+    """A test that opens a TCP connection anywhere but the loopback fails at once (the Hub stand-ins listen on
+    127.0.0.1; nothing else may be reached)."""
+    import socket
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def _check(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address[0]):
+            raise OSError(f"a test tried to connect to {address!r}: tests may reach only 127.0.0.1")
+
+    def connect(sock, address):
+        _check(sock, address)
+        return real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        _check(sock, address)
+        return real_connect_ex(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
 @pytest.fixture(autouse=True)
 def _no_real_hub(monkeypatch, tmp_path_factory):
     """No test reaches the network: the Hub endpoint defaults to a closed local port (tests that need a Hub start

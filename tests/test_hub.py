@@ -311,3 +311,15 @@ def test_unreachable_hub_never_falls_back_to_catalog(hub, material, tmp_path, mo
     assert r["source"]["kind"] == "catalog" and r["bytes"]["total"] == MINILM_FACTS["data_bytes"]
     assert r["source"]["provenance_label"] == "reconstructed from the catalog, not read from the Hub"
     assert "BUNDLED CATALOG" in r["notes"][0] and "--catalog" in r["notes"][0]
+
+
+def test_a_connection_outside_the_loopback_is_refused_in_tests():
+    """conftest's guard: the huggingface.co addresses above are parsed, never dialled; any dial out fails."""
+    import socket
+
+    s = socket.socket()
+    try:
+        with pytest.raises(OSError, match="tests may reach only 127.0.0.1"):
+            s.connect(("18.244.202.60", 443))  # (an address outside the loopback; no DNS involved)
+    finally:
+        s.close()
