@@ -39,6 +39,9 @@ NO_TRANSFORMERS_CLASS = {"InternLM2ForCausalLM", "MiniCPMForCausalLM", "MiMoForC
 TRANSFORMERS5 = {
     "gpt2": {"prefix": True, "attn_bias": None, "masked_bias": False},
     "bert": {"position_ids": False},
+    # families/encoders.py: checkpoints written by transformers 3.x to 4.30 persist embeddings.position_ids
+    "roberta": {"position_ids": False}, "xlm-roberta": {"position_ids": False}, "camembert": {"position_ids": False},
+    "electra": {"position_ids": False}, "distilbert": {"position_ids": False}, "mpnet": {"position_ids": False},
     "deepseek_v3": {"mtp": False},
     "deepseek_v2": {"mtp": False},
     "glm4_moe": {"mtp": False},  # GLM-4.5's Hub checkpoints carry the DeepSeek-style MTP layer; transformers not

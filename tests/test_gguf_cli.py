@@ -103,7 +103,13 @@ GGUF_UNMAPPED = ("EleutherAI__pythia-6.9b-deduped", "bigscience__bloom-560m", "f
                  # does not reproduce yet: estimate_gguf refuses them by name (NotMapped), it does not guess
                  "Qwen__Qwen3.5-0.8B", "AEON-7__Ornith-1.0-35B-AEON-Ultimate-Uncensored-BF16",
                  "google__gemma-4-26B-A4B-it", "google__gemma-4-31B-it", "google__gemma-4-E2B-it",
-                 "google__gemma-4-E4B-it", "deepseek-ai__DeepSeek-V4-Flash-0731")
+                 "google__gemma-4-E4B-it", "deepseek-ai__DeepSeek-V4-Flash-0731",
+                 # families/encoders.py: llama.cpp converts some of them to its bert / modern-bert archs (with
+                 # its own position-row trimming for RoBERTa); ckptscope does not reproduce that mapping yet
+                 "BAAI__bge-m3", "BAAI__bge-reranker-v2-m3", "FacebookAI__roberta-base",
+                 "answerdotai__ModernBERT-base", "distilbert__distilbert-base-uncased",
+                 "distilbert__distilbert-base-uncased-finetuned-sst-2-english", "google__electra-base-discriminator",
+                 "sentence-transformers__all-mpnet-base-v2", "sentence-transformers__paraphrase-mpnet-base-v2")
 GGUF_CONFIGS = [p for p in config_dirs() if not p.name.startswith(("transformers__", "internlm__", "github-"))
                 and p.name not in GGUF_UNMAPPED]
 
@@ -127,7 +133,8 @@ def test_every_config_predicts(d):
     assert sizes["Q8_0"] > sizes["Q4_K_M"] > sizes["Q4_0"]
 
 
-@pytest.mark.parametrize("name", ["Qwen__Qwen3.5-0.8B", "google__gemma-4-31B-it"])
+@pytest.mark.parametrize("name", ["Qwen__Qwen3.5-0.8B", "google__gemma-4-31B-it", "BAAI__bge-m3",
+                                  "answerdotai__ModernBERT-base"])
 def test_a_family_without_gguf_mapping_is_refused_by_name(name):
     """The configs left out above: the GGUF estimate says it cannot map them, naming the family; no size."""
     arch = pytest.importorskip("ckptscope.analysis.arch")

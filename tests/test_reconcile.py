@@ -72,12 +72,12 @@ def test_config_only_report_is_marked_as_prediction():
 def test_unknown_family_says_so_and_still_reports_from_headers(tmp_path):
     folder = materialize("pypi-all-minilm-l6-v2", tmp_path / "ck")
     cfg = json.loads((folder / "config.json").read_text())
-    cfg["model_type"], cfg["architectures"] = "roberta", ["RobertaModel"]
+    cfg["model_type"], cfg["architectures"] = "acme_encoder", ["AcmeEncoderModel"]  # a family nobody has rules for
     (folder / "config.json").write_text(json.dumps(cfg))
     r = inspect(str(folder))
     arch = r.sections["architecture"]
     assert arch["family"] is None
-    assert arch["summary"].startswith("no architecture rules for RobertaModel")
+    assert arch["summary"].startswith("no architecture rules for AcmeEncoderModel")
     assert "reconciliation" not in r.sections or r.sections["reconciliation"]["status"] == "unavailable"
     assert r.tensors["count"] == 104 and r.parameters["total"] == 22_713_216 + 512
 

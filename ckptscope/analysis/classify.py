@@ -73,10 +73,12 @@ RULES: list[tuple[re.Pattern, str]] = [
                 r"|e_score_correction_bias|\.gate\.e_score|\.router_logits|\.mlp\.router$|\.expert_bias)"), ROUTER),
     (re.compile(r"(\.experts\.|\.block_sparse_moe\.experts|\.moe\.experts|\.block_sparse_moe\.(input|output)_linear)"), EXPERTS),
     (re.compile(r"(norm|layernorm|layer_norm|ln_\w+|ln\d*|LayerNorm|_ln|\.ln)(\.|_|$)|(^|\.)(ln_f|norm)\."), NORM),
-    (re.compile(r"^(?:model\.|transformer\.|bert\.|roberta\.|language_model\.|thinker\.)?(lm_head|embed_out|output|cls|score|classifier|qa_outputs|pooler)\.|^head\.weight$"
-                r"|\.shared_head\.head\."), LM_HEAD),
+    (re.compile(r"^(?:model\.|transformer\.|bert\.|roberta\.|distilbert\.|electra\.|mpnet\.|language_model\.|thinker\.)?(lm_head|embed_out|output|cls|score|classifier|qa_outputs|pooler)\.|^head\.weight$"
+                r"|\.shared_head\.head\."
+                r"|^(?:vocab_transform|vocab_projector|pre_classifier|discriminator_predictions|generator_predictions"
+                r"|generator_lm_head|sequence_summary)\.|^head\.(?:dense|norm)\.|^decoder\.(?:weight|bias)$"), LM_HEAD),
     (re.compile(r"(^|\.)(embed_tokens|embed_tokens_per_layer|wte|word_embeddings|tok_embeddings|token_embd|embed_in"
-                r"|shared|embedding"
+                r"|shared|embedding|embeddings_project"
                 r"|token_type_embeddings|embeddings\.tok|wordembeddings)(\.|$)"), EMBEDDING),
     (re.compile(r"(^|\.)(wpe|position_embeddings|embed_positions|relative_attention_bias|pos_embed)(\.|$)"), POSITION),
     (re.compile(r"(self_attn|\.attn\.|\.linear_attn\.|attention|SelfAttention|EncDecAttention|cross_attn|encoder_attn|\.attn$"

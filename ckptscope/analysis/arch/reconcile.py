@@ -43,7 +43,10 @@ class ReconItem:
 
 #: Known checkpoint quirks a config.json cannot show: (kind, test on an unexpected tensor name, explanation)
 QUIRKS = (
-    ("stored_tied_head", re.compile(r"^(?:language_model\.)?(lm_head|output|embed_out)\.weight$"),
+    ("stored_tied_head", re.compile(r"^(?:language_model\.)?(lm_head|output|embed_out)\.weight$"
+                                    # encoders' tied decoders (BERT, RoBERTa/MPNet, DistilBERT, ELECTRA, ModernBERT)
+                                    r"|^(?:cls\.predictions\.decoder|lm_head\.decoder)\.(?:weight|bias)$"
+                                    r"|^(?:vocab_projector|generator_lm_head|decoder)\.weight$"),
      "the head is stored although config.json says the embeddings are tied (loaders tie it and ignore the copy)"),
     ("persisted_buffer", re.compile(r"(rotary_emb\.inv_freq|\.inv_freq|position_ids|\.attn\.(masked_)?bias"
                                      r"|\.attention\.(masked_)?bias)$"),

@@ -13,7 +13,7 @@ from ..classify import BUFFER, EMBEDDING, EXPERTS, LM_HEAD, MTP, POSITION, QUANT
 #: multimodal prefixes: model.language_model. (transformers 5 VLMs), language_model.model. (LLaVA-style),
 #: model.text_model. (Idefics3), thinker.model. (omni models)
 EMBED_NAMES = re.compile(r"^(?:model\.language_model\.|language_model\.model\.|model\.text_model\.|thinker\.model\."
-                         r"|model\.|transformer\.|bert\.|gpt_neox\.|roberta\.)?(?:embeddings\.)?"
+                         r"|model\.|transformer\.|bert\.|gpt_neox\.|roberta\.|distilbert\.|electra\.|mpnet\.)?(?:embeddings\.)?"
                          r"(embed_tokens|wte|word_embeddings|tok_embeddings|embed_in|shared)\.weight$")
 HEAD_NAMES = re.compile(r"^(?:language_model\.|thinker\.)?"
                         r"(lm_head|embed_out|output|cls\.predictions\.decoder)\.weight$")

@@ -13,7 +13,7 @@ import importlib
 _MODULES = ("llama", "gemma", "phi3", "gpt2", "bert", "t5", "mixtral", "qwen_moe", "granitemoe", "deepseek", "gpt_oss")
 #: modules holding several families as SpecFamily objects (FAMILY_LIST)
 _TABLES = ("table", "hybrid", "multimodal", "remote", "classic", "liquid", "remote_more", "gemma3n", "audio", "vlm",
-           "text_more", "vlm_more", "omni", "vlm_cohere", "qwen35", "gemma4", "deepseek_v4")
+           "text_more", "vlm_more", "omni", "vlm_cohere", "qwen35", "gemma4", "deepseek_v4", "encoders")
 
 FAMILIES: dict[str, object] = {}  #: family key -> module or SpecFamily
 ARCHITECTURES: dict[str, str] = {  #: transformers class -> family key (classes of the module families)
