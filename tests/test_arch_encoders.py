@@ -129,3 +129,21 @@ def test_inspect_a_bare_xlm_roberta_folder_end_to_end(tmp_path):
     assert r.sections["architecture"]["family"] == "xlm-roberta"
     assert r.sections["reconciliation"]["status"] == "exact"
     assert r.parameters["total"] == 567_754_752
+
+
+@pytest.mark.parametrize("patch", [{"type_vocab_size": -1}, {"type_vocab_size": True}, {"num_labels": 10**12},
+                                   {"hidden_size": "768"}, {"num_hidden_layers": 10**9}, {"embedding_size": 0}])
+def test_a_malformed_field_is_refused_with_a_reason_not_a_crash(patch):
+    from ckptscope.analysis.arch import try_predict
+
+    raw = {**_raw("google__electra-base-discriminator"), "architectures": ["ElectraForSequenceClassification"],
+           **patch}
+    raw.pop("id2label", None)
+    inv, why = try_predict(from_dict(raw))
+    assert inv is None and why.startswith("electra rules cannot predict this config")
+
+
+def test_an_empty_token_type_table_is_predicted_as_transformers_builds_it():
+    """type_vocab_size 0: transformers still registers token_type_embeddings, with 0 rows."""
+    shapes = {t.name: t.shape for t in predict_inventory(from_dict({**_raw("BAAI__bge-m3"), "type_vocab_size": 0}))}
+    assert shapes["embeddings.token_type_embeddings.weight"] == (0, 1024)

@@ -30,10 +30,15 @@ _HEADS = (("ForMaskedLM", "mlm"), ("ForCausalLM", "mlm"), ("ForPreTraining", "pr
           ("ForQuestionAnswering", "qa"), ("ForMultipleChoice", "mc"))
 
 
-def _pos(v, what):
-    if isinstance(v, bool) or not isinstance(v, int) or v <= 0 or v > 10_000_000:
+def _pos(v, what, least=1):
+    if isinstance(v, bool) or not isinstance(v, int) or v < least or v > 10_000_000:
         raise PredictionError(f"config.json gives no usable value for {what}")
     return v
+
+
+def _types(d) -> int:
+    """Rows of the token-type table: transformers builds it even with 0 rows (an empty (0, width) tensor)."""
+    return _pos(d.get("type_vocab_size", 2), "type_vocab_size", least=0)
 
 
 def _labels(d) -> int:
@@ -144,7 +149,7 @@ def _roberta(s, d, layout):
     if layout.get("position_ids"):
         yield e + "position_ids", (1, d.P), BUFFER, "I64"
     yield e + "word_embeddings.weight", (d.V, H), EMBEDDING, None
-    yield e + "token_type_embeddings.weight", (_pos(d.get("type_vocab_size", 2), "type_vocab_size"), H), EMBEDDING, None
+    yield e + "token_type_embeddings.weight", (_types(d), H), EMBEDDING, None
     yield from norm(e + "LayerNorm", H, NORM, True)
     yield e + "position_embeddings.weight", (d.P, H), POSITION, None
     for i in range(d.L):
@@ -167,7 +172,7 @@ def _electra(s, d, layout):
         yield e + "position_ids", (1, d.P), BUFFER, "I64"
     yield e + "word_embeddings.weight", (d.V, E), EMBEDDING, None
     yield e + "position_embeddings.weight", (d.P, E), POSITION, None
-    yield e + "token_type_embeddings.weight", (_pos(d.get("type_vocab_size", 2), "type_vocab_size"), E), EMBEDDING, None
+    yield e + "token_type_embeddings.weight", (_types(d), E), EMBEDDING, None
     yield from norm(e + "LayerNorm", E, NORM, True)
     if E != H:
         yield from linear(t + "embeddings_project", H, E, EMBEDDING, True, None)
