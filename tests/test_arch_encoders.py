@@ -147,3 +147,40 @@ def test_an_empty_token_type_table_is_predicted_as_transformers_builds_it():
     """type_vocab_size 0: transformers still registers token_type_embeddings, with 0 rows."""
     shapes = {t.name: t.shape for t in predict_inventory(from_dict({**_raw("BAAI__bge-m3"), "type_vocab_size": 0}))}
     assert shapes["embeddings.token_type_embeddings.weight"] == (0, 1024)
+
+
+def _st_repo(d):
+    """An all-mpnet-base-v2-shaped Sentence Transformers folder: its real config.json, modules.json and pooling
+    config (as listed in the audit notes behind the fixture), a sparse safetensors file of the bare MPNetModel
+    (transformers' names) with the position_ids buffer of a transformers 4.8 file."""
+    raw = _raw("sentence-transformers__all-mpnet-base-v2")
+    (d / "1_Pooling").mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps(raw))
+    (d / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]))
+    (d / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 768,
+                                                             "pooling_mode_mean_tokens": True}))
+    (d / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 384, "do_lower_case": False}))
+    tensors = {n: (dt, s) for n, s, dt in _oracle("sentence-transformers__paraphrase-mpnet-base-v2")}
+    tensors["embeddings.position_ids"] = ("I64", [1, raw["max_position_embeddings"]])
+    h, size = header_for(tensors, {"format": "pt"})
+    write_raw(d / "model.safetensors", h, size)
+    return d
+
+
+def test_sentence_transformers_repo_inspects_exact_and_passes_check(tmp_path, run_cli):
+    d = _st_repo(tmp_path / "st")
+    r = inspect(str(d))
+    assert r.sections["reconciliation"]["status"] == "exact"
+    assert r.parameters["weights"] == 109_486_464  # the Hub's F32 count for all-mpnet-base-v2 (+ 514 I64 buffer)
+    code, out, err = run_cli("check", d)
+    assert code == 0 and "All checks passed" in out
+    # a shard with one layer's feed-forward missing: the check fails and names the tensor
+    tensors = {n: (dt, s) for n, s, dt in _oracle("sentence-transformers__paraphrase-mpnet-base-v2")
+               if n != "encoder.layer.5.output.dense.weight"}
+    tensors["embeddings.position_ids"] = ("I64", [1, 514])
+    h, size = header_for(tensors, {"format": "pt"})
+    write_raw(d / "model.safetensors", h, size)
+    code, out, err = run_cli("check", d)
+    assert code != 0 and "encoder.layer.5.output.dense.weight" in out + err
